@@ -1,0 +1,153 @@
+//! Leaf subsets as bitmasks, and the canonical enumeration of a subset's splits.
+//!
+//! The order in which [`splits`] visits the splits of a subset is part of the bit-exact
+//! specification: the argmax of the MAP tree breaks ties towards the lower split index, in
+//! software and hardware alike.
+
+/// A set of leaves: bit `i` set means leaf `i` belongs to the set.
+pub type Mask = u32;
+
+/// Lowest leaf of a non-empty subset, as a one-bit mask.
+#[inline]
+pub fn lowest(s: Mask) -> Mask {
+    s & s.wrapping_neg()
+}
+
+/// Number of leaves in a subset.
+#[inline]
+pub fn size(s: Mask) -> u32 {
+    s.count_ones()
+}
+
+/// Mask of all `n` leaves.
+#[inline]
+pub fn full(n: usize) -> Mask {
+    debug_assert!(n <= 32);
+    if n == 32 {
+        Mask::MAX
+    } else {
+        (1 << n) - 1
+    }
+}
+
+/// Number of splits of a subset of `k ≥ 2` leaves: `2^(k−1) − 1`.
+#[inline]
+pub fn split_count(k: u32) -> u64 {
+    (1u64 << (k - 1)) - 1
+}
+
+/// Total number of split evaluations in a trellis over `n` leaves: `(3^n + 1)/2 − 2^n`.
+pub fn total_splits(n: u32) -> u64 {
+    (3u64.pow(n) + 1) / 2 - (1u64 << n)
+}
+
+/// The splits `A` of `s` (with `B = s ∖ A`): `A` always holds the lowest leaf of `s`, `A ≠ s`,
+/// and the rest of `A` runs over the proper submasks of `s ∖ lowest(s)` in increasing numeric
+/// order. The first split is therefore `{lowest} | rest`, and the split index is the position in
+/// this sequence.
+#[inline]
+pub fn splits(s: Mask) -> Splits {
+    let low = lowest(s);
+    Splits {
+        low,
+        rest: s ^ low,
+        sub: 0,
+        done: s == low || s == 0,
+    }
+}
+
+/// Iterator returned by [`splits`]; yields `A` (the part holding the lowest leaf).
+#[derive(Clone, Debug)]
+pub struct Splits {
+    low: Mask,
+    rest: Mask,
+    sub: Mask,
+    done: bool,
+}
+
+impl Iterator for Splits {
+    type Item = Mask;
+
+    #[inline]
+    fn next(&mut self) -> Option<Mask> {
+        if self.done {
+            return None;
+        }
+        let a = self.low | self.sub;
+        self.sub = self.sub.wrapping_sub(self.rest) & self.rest;
+        self.done = self.sub == self.rest;
+        Some(a)
+    }
+}
+
+/// Iterator over the indices of the leaves in a mask, lowest first.
+#[inline]
+pub fn leaves(s: Mask) -> Leaves {
+    Leaves(s)
+}
+
+/// Iterator returned by [`leaves`].
+#[derive(Clone, Debug)]
+pub struct Leaves(Mask);
+
+impl Iterator for Leaves {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        if self.0 == 0 {
+            return None;
+        }
+        let i = self.0.trailing_zeros() as usize;
+        self.0 &= self.0 - 1;
+        Some(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_of_three_leaves_in_canonical_order() {
+        let v: [Mask; 3] = [0b001, 0b011, 0b101];
+        let mut it = splits(0b111);
+        for want in v {
+            assert_eq!(it.next(), Some(want));
+        }
+        assert_eq!(it.next(), None);
+    }
+
+    #[test]
+    fn split_counts_match_formula() {
+        for s in 1u32..(1 << 10) {
+            let k = size(s);
+            let n = splits(s).count() as u64;
+            if k < 2 {
+                assert_eq!(n, 0);
+            } else {
+                assert_eq!(n, split_count(k));
+            }
+            for a in splits(s) {
+                assert_eq!(a & lowest(s), lowest(s));
+                assert_ne!(a, s);
+                assert_eq!(a & !s, 0);
+            }
+        }
+        let total: u64 = (1u32..(1 << 9))
+            .filter(|s| size(*s) >= 2)
+            .map(|s| splits(s).count() as u64)
+            .sum();
+        assert_eq!(total, total_splits(9));
+        assert_eq!(total_splits(9), 9330);
+    }
+
+    #[test]
+    fn leaves_iterates_set_bits() {
+        let mut it = leaves(0b1010_0001);
+        assert_eq!(it.next(), Some(0));
+        assert_eq!(it.next(), Some(5));
+        assert_eq!(it.next(), Some(7));
+        assert_eq!(it.next(), None);
+    }
+}

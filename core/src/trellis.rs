@@ -1,0 +1,450 @@
+//! The exact floating-point cluster trellis under the Ginkgo likelihood: log Z, the MAP value and
+//! tree, and the number of finite-likelihood trees, over all `(2N − 3)!!` hierarchies.
+//!
+//! Two evaluations of the same recurrence:
+//! - the *linear* one (default) keeps `Z` and `exp(MAP)` as plain products of split weights
+//!   `w = e^ψ`, so a split costs one `exp` and one division and no logarithm;
+//! - the *log* one evaluates [`crate::ginkgo::split_llh`] as written and accumulates with
+//!   log-sum-exp. It is the reference, and the fallback whenever a linear value leaves
+//!   `[1e−290, 1e290]` (very hard jets), so results are exact for any input.
+
+use crate::ginkgo::{self, GinkgoParams, Momentum, ParamError};
+use crate::mask::{self, Mask};
+use crate::math;
+use crate::recurrence::{self, Recurrence};
+use core::f64::consts::PI;
+
+/// Largest number of leaves the trellis accepts. Tree counts stay exact in `u128` up to here
+/// ((2·24 − 3)!! ≈ 2.5·10²⁸), and the buffers (64 B per subset) take 1 GiB at this size.
+pub const MAX_LEAVES: usize = 24;
+
+/// Work-buffer entry for one subset; a trellis over `n` leaves needs `2^n` of them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cell {
+    t: f64,
+    sqrt_t: f64,
+    inv_t: f64,
+    z: f64,
+    m: f64,
+    count: u128,
+    best: Mask,
+}
+
+/// Why a trellis cannot be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrellisError {
+    /// No leaves.
+    Empty,
+    /// More leaves than [`MAX_LEAVES`].
+    TooManyLeaves {
+        /// Leaves given.
+        n: usize,
+    },
+    /// The work buffer holds fewer than `2^n` cells.
+    BufferTooSmall {
+        /// Cells needed.
+        needed: usize,
+    },
+    /// A likelihood parameter is out of its domain.
+    Param(ParamError),
+}
+
+impl core::fmt::Display for TrellisError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TrellisError::Empty => f.write_str("the jet has no leaves"),
+            TrellisError::TooManyLeaves { n } => write!(
+                f,
+                "{n} leaves is more than the trellis supports ({MAX_LEAVES}; memory grows as 64 B x 2^N)"
+            ),
+            TrellisError::BufferTooSmall { needed } => {
+                write!(f, "work buffer too small: {needed} cells needed")
+            }
+            TrellisError::Param(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The three numbers the trellis computes for the whole jet.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrellisResult {
+    /// `log Σ_H exp ℓ(H)`; −∞ when no tree is finite.
+    pub log_z: f64,
+    /// `max_H ℓ(H)`; −∞ when no tree is finite.
+    pub map_llh: f64,
+    /// Number of trees with `ℓ(H) > −∞`.
+    pub n_trees: u128,
+}
+
+/// How values are held in the cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `z = Z(S)`, `m = exp(MAP(S))`.
+    Linear,
+    /// `z = log Z(S)`, `m = MAP(S)`.
+    Log,
+}
+
+/// Per-λ constants of the linear split weight.
+#[derive(Clone, Copy, Debug)]
+struct Weights {
+    lambda: f64,
+    /// `λ / (1 − e^{−λ})`: an inner child's density prefactor.
+    inner: f64,
+    /// `1 / (1 − e^{−λ})`: a leaf child's prefactor.
+    leaf: f64,
+}
+
+impl Weights {
+    fn new(lambda: f64) -> Self {
+        let leaf = 1.0 / -math::exp_m1(-lambda);
+        Weights {
+            lambda,
+            inner: lambda * leaf,
+            leaf,
+        }
+    }
+}
+
+/// Per-subset accumulator.
+#[derive(Clone, Copy, Debug)]
+pub struct Acc {
+    z: f64,
+    /// Running maximum for log-sum-exp in log mode.
+    zmax: f64,
+    m: f64,
+    count: u128,
+    best: Mask,
+    skip: bool,
+}
+
+/// A cluster trellis over one jet, on caller-provided cells.
+pub struct GinkgoTrellis<'a> {
+    cells: &'a mut [Cell],
+    n: usize,
+    params: GinkgoParams,
+    mode: Mode,
+    inner_w: Weights,
+    root_w: Weights,
+    linear_ok: bool,
+}
+
+/// Linear values outside this range fall back to the log evaluation.
+const LINEAR_MIN: f64 = 1e-290;
+const LINEAR_MAX: f64 = 1e290;
+
+impl<'a> GinkgoTrellis<'a> {
+    /// Number of cells a trellis over `n` leaves needs.
+    pub const fn cells_needed(n: usize) -> usize {
+        1 << n
+    }
+
+    /// Prepares a trellis over `leaves`, computing every subset's mass² once.
+    pub fn new(
+        leaves: &[Momentum],
+        params: GinkgoParams,
+        cells: &'a mut [Cell],
+    ) -> Result<Self, TrellisError> {
+        let n = leaves.len();
+        if n == 0 {
+            return Err(TrellisError::Empty);
+        }
+        if n > MAX_LEAVES {
+            return Err(TrellisError::TooManyLeaves { n });
+        }
+        if cells.len() < Self::cells_needed(n) {
+            return Err(TrellisError::BufferTooSmall {
+                needed: Self::cells_needed(n),
+            });
+        }
+        params.validate().map_err(TrellisError::Param)?;
+        for s in 1..=mask::full(n) {
+            let t = if s.count_ones() == 1 {
+                0.0
+            } else {
+                let mut p = [0.0; 4];
+                for i in mask::leaves(s) {
+                    p = ginkgo::add(&p, &leaves[i]);
+                }
+                ginkgo::mass2(&p)
+            };
+            cells[s as usize] = Cell {
+                t,
+                sqrt_t: math::sqrt(t.max(0.0)),
+                inv_t: 1.0 / t,
+                ..Cell::default()
+            };
+        }
+        Ok(GinkgoTrellis {
+            cells,
+            n,
+            params,
+            mode: Mode::Linear,
+            inner_w: Weights::new(params.lambda),
+            root_w: Weights::new(params.lambda_root),
+            linear_ok: true,
+        })
+    }
+
+    /// Number of leaves.
+    pub fn leaves(&self) -> usize {
+        self.n
+    }
+
+    /// The likelihood parameters.
+    pub fn params(&self) -> &GinkgoParams {
+        &self.params
+    }
+
+    /// The evaluation in use (after [`Self::solve`]: the one that produced the results).
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Mass² of a subset (0 for a single leaf).
+    pub fn t(&self, s: Mask) -> f64 {
+        self.cells[s as usize].t
+    }
+
+    /// Prepares the cells for an evaluation in `mode`: leaves get Z = 1, MAP = 0, count 1.
+    pub fn reset(&mut self, mode: Mode) {
+        self.mode = mode;
+        self.linear_ok = true;
+        let one = match mode {
+            Mode::Linear => 1.0,
+            Mode::Log => 0.0,
+        };
+        for i in 0..self.n {
+            let c = &mut self.cells[1 << i];
+            c.z = one;
+            c.m = one;
+            c.count = 1;
+            c.best = 0;
+        }
+    }
+
+    /// Solves the trellis with the sequential recurrence.
+    pub fn solve(&mut self) {
+        let n = self.n;
+        self.solve_with(|t| recurrence::run(t, n));
+    }
+
+    /// Solves the trellis with a caller-supplied driver of the recurrence (for example one that
+    /// evaluates each subset size in parallel). `drive` must evaluate and store every subset of
+    /// two or more leaves after its proper subsets.
+    pub fn solve_with(&mut self, mut drive: impl FnMut(&mut Self)) {
+        self.reset(Mode::Linear);
+        drive(self);
+        if !self.linear_ok {
+            self.reset(Mode::Log);
+            drive(self);
+        }
+    }
+
+    /// Solves the trellis in the given mode only (no fallback), for tests of either evaluation.
+    pub fn solve_in(&mut self, mode: Mode) -> bool {
+        self.reset(mode);
+        let n = self.n;
+        recurrence::run(self, n);
+        mode == Mode::Log || self.linear_ok
+    }
+
+    /// log Z of a solved subset.
+    pub fn log_z(&self, s: Mask) -> f64 {
+        let c = &self.cells[s as usize];
+        match self.mode {
+            Mode::Linear if c.count == 0 => f64::NEG_INFINITY,
+            Mode::Linear => math::ln(c.z),
+            Mode::Log => c.z,
+        }
+    }
+
+    /// MAP log-likelihood of a solved subset.
+    pub fn map(&self, s: Mask) -> f64 {
+        let c = &self.cells[s as usize];
+        match self.mode {
+            Mode::Linear if c.count == 0 => f64::NEG_INFINITY,
+            Mode::Linear => math::ln(c.m),
+            Mode::Log => c.m,
+        }
+    }
+
+    /// Number of finite trees over a solved subset.
+    pub fn count(&self, s: Mask) -> u128 {
+        self.cells[s as usize].count
+    }
+
+    /// The MAP split of a solved subset: the part `A` holding its lowest leaf (0 when the
+    /// subset has no finite tree or is a single leaf).
+    pub fn best_split(&self, s: Mask) -> Mask {
+        self.cells[s as usize].best
+    }
+
+    /// log Z, MAP value and tree count of the whole jet.
+    pub fn result(&self) -> TrellisResult {
+        let s = mask::full(self.n);
+        TrellisResult {
+            log_z: self.log_z(s),
+            map_llh: self.map(s),
+            n_trees: self.count(s),
+        }
+    }
+
+    /// ψ of splitting `a ∪ b` into `a` and `b`, by the reference formula.
+    pub fn split_llh(&self, a: Mask, b: Mask) -> f64 {
+        let s = a | b;
+        let lambda = self.params.lambda_for(s == mask::full(self.n));
+        ginkgo::split_llh(self.t(a), self.t(b), self.t(s), lambda, self.params.t_cut)
+    }
+
+    /// Writes the MAP tree as its inner nodes `(S, A)` in pre-order (root first, then the
+    /// subtree of `A`, then that of `S ∖ A`) and returns how many were written (`n − 1`), or
+    /// `None` when no tree is finite. `out` needs room for `n − 1` entries.
+    pub fn map_tree(&self, out: &mut [(Mask, Mask)]) -> Option<usize> {
+        let root = mask::full(self.n);
+        if self.count(root) == 0 {
+            return None;
+        }
+        Some(crate::tree::preorder(root, out, |s| self.best_split(s)))
+    }
+
+    fn weights(&self, s: Mask) -> &Weights {
+        if s == mask::full(self.n) {
+            &self.root_w
+        } else {
+            &self.inner_w
+        }
+    }
+
+    #[inline(always)]
+    fn split_linear(&self, acc: &mut Acc, s: Mask, a: Mask, b: Mask) {
+        let ca = &self.cells[a as usize];
+        let cb = &self.cells[b as usize];
+        if ca.count == 0 || cb.count == 0 {
+            return;
+        }
+        let p = &self.cells[s as usize];
+        let (t_max, sqrt_max, t_min) = if ca.t >= cb.t {
+            (ca.t, ca.sqrt_t, cb.t)
+        } else {
+            (cb.t, cb.sqrt_t, ca.t)
+        };
+        let d = p.sqrt_t - sqrt_max;
+        let t_p2 = d * d;
+        let wt = self.weights(s);
+        let tc_pos = self.params.t_cut > 0.0;
+        let w = if t_min > 0.0 {
+            if t_p2 <= 0.0 {
+                return;
+            }
+            let inv2 = 1.0 / t_p2;
+            wt.inner
+                * wt.inner
+                * p.inv_t
+                * inv2
+                * math::exp(-wt.lambda * (t_max * p.inv_t + t_min * inv2))
+        } else if !tc_pos {
+            return;
+        } else {
+            let leaf2 = wt.leaf * -math::exp_m1(-wt.lambda * self.params.t_cut / t_p2);
+            if t_max > 0.0 {
+                wt.inner * p.inv_t * math::exp(-wt.lambda * t_max * p.inv_t) * leaf2
+            } else {
+                wt.leaf * -math::exp_m1(-wt.lambda * self.params.t_cut * p.inv_t) * leaf2
+            }
+        } * (1.0 / (4.0 * PI));
+        acc.count += ca.count * cb.count;
+        acc.z += w * ca.z * cb.z;
+        let m = w * ca.m * cb.m;
+        if m > acc.m {
+            acc.m = m;
+            acc.best = a;
+        }
+    }
+
+    #[inline(always)]
+    fn split_log(&self, acc: &mut Acc, a: Mask, b: Mask) {
+        let ca = &self.cells[a as usize];
+        let cb = &self.cells[b as usize];
+        if ca.count == 0 || cb.count == 0 {
+            return;
+        }
+        let psi = self.split_llh(a, b);
+        if psi == f64::NEG_INFINITY {
+            return;
+        }
+        acc.count += ca.count * cb.count;
+        let m = psi + ca.m + cb.m;
+        if m > acc.m {
+            acc.m = m;
+            acc.best = a;
+        }
+        let v = psi + ca.z + cb.z;
+        if v > acc.zmax {
+            acc.z = acc.z * math::exp(acc.zmax - v) + 1.0;
+            acc.zmax = v;
+        } else {
+            acc.z += math::exp(v - acc.zmax);
+        }
+    }
+}
+
+impl Recurrence for GinkgoTrellis<'_> {
+    type Acc = Acc;
+
+    #[inline]
+    fn begin(&self, s: Mask) -> Acc {
+        let (z, m) = match self.mode {
+            Mode::Linear => (0.0, 0.0),
+            Mode::Log => (0.0, f64::NEG_INFINITY),
+        };
+        Acc {
+            z,
+            zmax: f64::NEG_INFINITY,
+            m,
+            count: 0,
+            best: 0,
+            // ψ = −∞ for every split of a subset below the cut, or of zero mass (ln 0).
+            skip: {
+                let t = self.cells[s as usize].t;
+                !(t >= self.params.t_cut && t > 0.0)
+            },
+        }
+    }
+
+    #[inline]
+    fn skip(&self, acc: &Acc) -> bool {
+        acc.skip
+    }
+
+    #[inline]
+    fn split(&self, acc: &mut Acc, s: Mask, a: Mask, b: Mask, _index: u32) {
+        match self.mode {
+            Mode::Linear => self.split_linear(acc, s, a, b),
+            Mode::Log => self.split_log(acc, a, b),
+        }
+    }
+
+    fn store(&mut self, s: Mask, acc: Acc) {
+        let c = &mut self.cells[s as usize];
+        c.count = acc.count;
+        c.best = acc.best;
+        match self.mode {
+            Mode::Linear => {
+                c.z = acc.z;
+                c.m = acc.m;
+                if acc.count > 0 && !(acc.m >= LINEAR_MIN && acc.z <= LINEAR_MAX) {
+                    self.linear_ok = false;
+                }
+            }
+            Mode::Log => {
+                c.m = acc.m;
+                c.z = if acc.count == 0 {
+                    f64::NEG_INFINITY
+                } else {
+                    acc.zmax + math::ln(acc.z)
+                };
+            }
+        }
+    }
+}

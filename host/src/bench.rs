@@ -1,0 +1,165 @@
+//! `jettrellis bench`: time per jet and per split evaluation of the exact trellis, for N = 4 … max,
+//! on synthetic collimated jets, on one core and on all cores.
+
+use crate::cluster::drive_parallel;
+use anyhow::Result;
+use jettrellis_core::mask::total_splits;
+use jettrellis_core::trellis::{Cell, GinkgoTrellis};
+use jettrellis_core::{GinkgoParams, Momentum};
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// Arguments of `jettrellis bench`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  jettrellis bench --max-leaves 16 --json")]
+pub struct Args {
+    /// Smallest number of leaves.
+    #[arg(long, default_value_t = 4)]
+    pub min_leaves: usize,
+    /// Largest number of leaves.
+    #[arg(long, default_value_t = 16)]
+    pub max_leaves: usize,
+    /// Wall time to spend per point (seconds); at least three runs are made.
+    #[arg(long, default_value_t = 1.0)]
+    pub seconds: f64,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One row of the benchmark.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    /// Leaves.
+    pub leaves: usize,
+    /// Split evaluations per jet, `(3^N + 1)/2 − 2^N`.
+    pub splits: u64,
+    /// Threads of the all-core measurement.
+    pub threads: usize,
+    /// Runs made on one core.
+    pub runs_1core: usize,
+    /// Seconds per jet on one core: min, median, max.
+    pub s_per_jet_1core: [f64; 3],
+    /// Nanoseconds per split on one core (median).
+    pub ns_per_split_1core: f64,
+    /// Seconds per jet over all cores (one jet, subsets of a size in parallel): min, median, max.
+    pub s_per_jet_all: [f64; 3],
+    /// Nanoseconds per split over all cores (median wall time).
+    pub ns_per_split_all: f64,
+    /// Bytes of work buffer per jet.
+    pub buffer_bytes: usize,
+}
+
+/// A deterministic collimated jet: `n` massive leaves (m² in [1, 16) GeV²) within ΔR ≈ 0.4 of
+/// the (1,1,1) axis sharing 400 GeV, like the leaves of a Ginkgo shower.
+pub fn synthetic_jet(n: usize, seed: u64) -> Vec<Momentum> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let shares: Vec<f64> = (0..n).map(|_| rng.random_range(0.2..1.0)).collect();
+    let total: f64 = shares.iter().sum();
+    let axis_theta = (1.0f64 / 3f64.sqrt()).acos();
+    let axis_phi = std::f64::consts::FRAC_PI_4;
+    shares
+        .iter()
+        .map(|s| {
+            let p = 400.0 * s / total;
+            let theta = axis_theta + rng.random_range(-0.2..0.2);
+            let phi = axis_phi + rng.random_range(-0.2..0.2);
+            let m2: f64 = rng.random_range(1.0..16.0);
+            [
+                (p * p + m2).sqrt(),
+                p * theta.sin() * phi.cos(),
+                p * theta.sin() * phi.sin(),
+                p * theta.cos(),
+            ]
+        })
+        .collect()
+}
+
+fn time_runs(budget: f64, mut f: impl FnMut()) -> Vec<f64> {
+    let start = Instant::now();
+    let mut v = Vec::new();
+    while v.len() < 3 || (start.elapsed() < Duration::from_secs_f64(budget) && v.len() < 10_000) {
+        let t = Instant::now();
+        f();
+        v.push(t.elapsed().as_secs_f64());
+    }
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+fn summary(v: &[f64]) -> [f64; 3] {
+    [v[0], v[v.len() / 2], v[v.len() - 1]]
+}
+
+/// Measures one number of leaves.
+pub fn measure(n: usize, seconds: f64) -> Row {
+    let leaves = synthetic_jet(n, n as u64);
+    let mut cells = vec![Cell::default(); GinkgoTrellis::cells_needed(n)];
+    let params = GinkgoParams::default();
+    let one = time_runs(seconds, || {
+        let mut tr = GinkgoTrellis::new(&leaves, params, &mut cells).expect("valid jet");
+        tr.solve();
+        std::hint::black_box(tr.result());
+    });
+    let all = time_runs(seconds, || {
+        let mut tr = GinkgoTrellis::new(&leaves, params, &mut cells).expect("valid jet");
+        tr.solve_with(drive_parallel);
+        std::hint::black_box(tr.result());
+    });
+    let splits = total_splits(n as u32);
+    let (s1, sa) = (summary(&one), summary(&all));
+    Row {
+        leaves: n,
+        splits,
+        threads: rayon::current_num_threads(),
+        runs_1core: one.len(),
+        s_per_jet_1core: s1,
+        ns_per_split_1core: s1[1] * 1e9 / splits as f64,
+        s_per_jet_all: sa,
+        ns_per_split_all: sa[1] * 1e9 / splits as f64,
+        buffer_bytes: cells.len() * std::mem::size_of::<Cell>(),
+    }
+}
+
+/// Runs `jettrellis bench`.
+pub fn run(args: &Args) -> Result<()> {
+    anyhow::ensure!(
+        (2..=jettrellis_core::trellis::MAX_LEAVES).contains(&args.max_leaves)
+            && args.min_leaves >= 2
+            && args.min_leaves <= args.max_leaves,
+        "--min-leaves/--max-leaves must satisfy 2 <= min <= max <= {}",
+        jettrellis_core::trellis::MAX_LEAVES
+    );
+    let pb = crate::io::progress((args.max_leaves - args.min_leaves + 1) as u64, "bench");
+    let mut rows = Vec::new();
+    for n in args.min_leaves..=args.max_leaves {
+        rows.push(measure(n, args.seconds));
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:>3} {:>12} {:>22} {:>9} {:>22} {:>9} {:>10}",
+        "N", "splits", "1 core s/jet min/med", "ns/split", "all cores s/jet", "ns/split", "buffer"
+    );
+    for r in &rows {
+        println!(
+            "{:>3} {:>12} {:>10.3e} {:>10.3e} {:>9.2} {:>10.3e} {:>10.3e} {:>9.2} {:>7} KiB",
+            r.leaves,
+            r.splits,
+            r.s_per_jet_1core[0],
+            r.s_per_jet_1core[1],
+            r.ns_per_split_1core,
+            r.s_per_jet_all[0],
+            r.s_per_jet_all[1],
+            r.ns_per_split_all,
+            r.buffer_bytes >> 10
+        );
+    }
+    println!("threads: {}", rows.first().map_or(0, |r| r.threads));
+    Ok(())
+}

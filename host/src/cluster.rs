@@ -1,0 +1,218 @@
+//! `jettrellis cluster`: the exact trellis over each jet of a jets file.
+
+use crate::jets::{read_jets, SourcedJet};
+use crate::{io, trees};
+use anyhow::{bail, Result};
+use jettrellis_core::recurrence::{self, Recurrence};
+use jettrellis_core::trellis::{Cell, GinkgoTrellis, TrellisResult, MAX_LEAVES};
+use jettrellis_core::{sample, GinkgoParams, Mask};
+use rand_chacha::rand_core::SeedableRng;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Jets with at least this many leaves are solved one at a time with every core on the
+/// subsets of each size; smaller ones are spread over the cores one jet per task.
+pub const PARALLEL_INSIDE_FROM: usize = 13;
+
+/// Clustering algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Algo {
+    /// Exact trellis: log Z, MAP tree, number of finite trees, posterior samples.
+    Trellis,
+}
+
+/// Arguments of `jettrellis cluster`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  jettrellis cluster --algo trellis --jets ../shared/reference/ginkgo_reference.json -o out.jsonl --samples 10"
+)]
+pub struct Args {
+    /// Algorithm.
+    #[arg(long, value_enum, default_value = "trellis")]
+    pub algo: Algo,
+    /// Jets file: JSONL (one jet per line) or a JSON array.
+    #[arg(long)]
+    pub jets: PathBuf,
+    /// Output JSONL file (default: stdout). Written atomically.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// λ of every split below the root (a jet's own `lambda` overrides it).
+    #[arg(long, default_value_t = 1.5)]
+    pub lambda: f64,
+    /// λ of the root split (a jet's own `lambda_root` overrides it).
+    #[arg(long, default_value_t = 1.5)]
+    pub lambda_root: f64,
+    /// Mass² cut in GeV² (a jet's own `t_cut` overrides it).
+    #[arg(long, default_value_t = 16.0)]
+    pub t_cut: f64,
+    /// Posterior tree samples to draw per jet.
+    #[arg(long, default_value_t = 0)]
+    pub samples: usize,
+    /// Seed of the sampler (each jet's stream depends only on the seed and its index).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// The trellis results of one jet, as written to the output.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TrellisRecord {
+    /// The jet's id, else its 0-based index.
+    pub id: serde_json::Value,
+    /// Always `"trellis"`.
+    pub algo: &'static str,
+    /// The MAP tree (null when no tree is finite).
+    pub tree: serde_json::Value,
+    /// Log-likelihood of `tree` (= `map_llh`).
+    pub llh: Option<f64>,
+    /// log Z (null for −∞).
+    pub log_z: Option<f64>,
+    /// MAP log-likelihood (null for −∞).
+    pub map_llh: Option<f64>,
+    /// Number of finite-likelihood trees.
+    pub n_trees: u128,
+    /// Posterior samples, with `--samples`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Vec<serde_json::Value>>,
+}
+
+/// Solves the recurrence evaluating all subsets of each size in parallel on the rayon pool.
+pub fn drive_parallel(tr: &mut GinkgoTrellis<'_>) {
+    let n = tr.leaves();
+    for k in 2..=n as u32 {
+        let subs: Vec<Mask> = recurrence::subsets_of_size(n, k).collect();
+        let shared: &GinkgoTrellis<'_> = tr;
+        let accs: Vec<_> = subs
+            .par_iter()
+            .with_min_len(16)
+            .map(|&s| recurrence::eval(shared, s))
+            .collect();
+        for (s, acc) in subs.into_iter().zip(accs) {
+            tr.store(s, acc);
+        }
+    }
+}
+
+/// Solves one jet's trellis on `cells` (resized as needed), in parallel inside the jet when
+/// `parallel`, and returns the record.
+pub fn solve_jet(
+    jet: &SourcedJet,
+    defaults: &GinkgoParams,
+    samples: usize,
+    seed: u64,
+    cells: &mut Vec<Cell>,
+    parallel: bool,
+) -> Result<TrellisRecord> {
+    let n = jet.jet.leaves.len();
+    if n > MAX_LEAVES {
+        bail!(
+            "jet {} (line {}): {n} leaves; the exact trellis supports at most {MAX_LEAVES} (its work buffer is 64 B x 2^N: {} MiB at N = {n})",
+            jet.output_id(),
+            jet.line,
+            (64u128 << n) >> 20
+        );
+    }
+    let need = GinkgoTrellis::cells_needed(n);
+    if cells.len() < need {
+        cells.resize(need, Cell::default());
+    }
+    let params = jet.params(defaults);
+    let mut tr = GinkgoTrellis::new(&jet.jet.leaves, params, cells)
+        .map_err(|e| anyhow::anyhow!("jet {} (line {}): {e}", jet.output_id(), jet.line))?;
+    if parallel {
+        tr.solve_with(drive_parallel);
+    } else {
+        tr.solve();
+    }
+    let TrellisResult {
+        log_z,
+        map_llh,
+        n_trees,
+    } = tr.result();
+    let mut nodes = vec![(0, 0); n.saturating_sub(1)];
+    let tree = match tr.map_tree(&mut nodes) {
+        Some(_) => trees::to_nested(&nodes, n),
+        None => serde_json::Value::Null,
+    };
+    let finite = |x: f64| x.is_finite().then_some(x);
+    let samples = (samples > 0).then(|| {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+            seed ^ (jet.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        (0..samples)
+            .map(|_| match sample::sample_tree(&tr, &mut rng, &mut nodes) {
+                Some(_) => trees::to_nested(&nodes, n),
+                None => serde_json::Value::Null,
+            })
+            .collect()
+    });
+    Ok(TrellisRecord {
+        id: jet.output_id(),
+        algo: "trellis",
+        tree,
+        llh: finite(map_llh),
+        log_z: finite(log_z),
+        map_llh: finite(map_llh),
+        n_trees,
+        samples,
+    })
+}
+
+/// Solves every jet, in input order: small jets one per core, large ones each over all cores.
+pub fn solve_all(
+    jets: &[SourcedJet],
+    defaults: &GinkgoParams,
+    samples: usize,
+    seed: u64,
+) -> Result<Vec<TrellisRecord>> {
+    let pb = io::progress(jets.len() as u64, "trellis");
+    let small: Vec<Result<Option<TrellisRecord>>> = jets
+        .par_iter()
+        .map_init(Vec::new, |cells, j| {
+            let r = if j.jet.leaves.len() < PARALLEL_INSIDE_FROM {
+                let r = solve_jet(j, defaults, samples, seed, cells, false).map(Some);
+                pb.inc(1);
+                r
+            } else {
+                Ok(None)
+            };
+            r
+        })
+        .collect();
+    let mut cells = Vec::new();
+    let mut out = Vec::with_capacity(jets.len());
+    for (j, r) in jets.iter().zip(small) {
+        match r? {
+            Some(rec) => out.push(rec),
+            None => {
+                out.push(solve_jet(j, defaults, samples, seed, &mut cells, true)?);
+                pb.inc(1);
+            }
+        }
+    }
+    pb.finish_and_clear();
+    Ok(out)
+}
+
+/// Runs `jettrellis cluster`.
+pub fn run(args: &Args) -> Result<()> {
+    let defaults = GinkgoParams {
+        lambda: args.lambda,
+        lambda_root: args.lambda_root,
+        t_cut: args.t_cut,
+    };
+    defaults
+        .validate()
+        .map_err(|e| anyhow::anyhow!("command line: {e}"))?;
+    let jets = read_jets(&args.jets)?;
+    let records = match args.algo {
+        Algo::Trellis => solve_all(&jets, &defaults, args.samples, args.seed)?,
+    };
+    io::write_output(args.output.as_deref(), |w| {
+        for r in &records {
+            serde_json::to_writer(&mut *w, r)?;
+            writeln!(w)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,205 @@
+//! The jets file format (DESIGN §5): JSONL, one jet per line, or a `.json` array of the same
+//! objects (the reference file is one). Unknown fields are ignored; every error names the file,
+//! the line and the field.
+
+use anyhow::{bail, Context, Result};
+use jettrellis_core::{ginkgo::mass2, GinkgoParams, Momentum};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The truth a generator attaches to a jet.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Truth {
+    /// The generating tree, as nested two-element arrays of leaf indices.
+    pub tree: serde_json::Value,
+    /// Its log-likelihood under the jet's own parameters.
+    pub llh: f64,
+}
+
+/// One jet as stored in a jets file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Jet {
+    /// The jet's identifier (any JSON value); outputs use the 0-based index when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<serde_json::Value>,
+    /// Leaf four-momenta `[E, px, py, pz]` in GeV.
+    pub leaves: Vec<Momentum>,
+    /// λ for this jet (overrides the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda: Option<f64>,
+    /// λ at the root for this jet (overrides the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda_root: Option<f64>,
+    /// t_cut for this jet (overrides the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t_cut: Option<f64>,
+    /// Generator truth, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truth: Option<Truth>,
+}
+
+/// A jet with where it came from, for error messages.
+#[derive(Clone, Debug)]
+pub struct SourcedJet {
+    /// The jet.
+    pub jet: Jet,
+    /// 0-based position in the file.
+    pub index: usize,
+    /// 1-based line on which the jet starts.
+    pub line: usize,
+}
+
+impl SourcedJet {
+    /// The identifier to write in outputs: the jet's `id`, else its index.
+    pub fn output_id(&self) -> serde_json::Value {
+        self.jet.id.clone().unwrap_or_else(|| self.index.into())
+    }
+
+    /// The likelihood parameters: the jet's own where given, else `defaults`.
+    pub fn params(&self, defaults: &GinkgoParams) -> GinkgoParams {
+        GinkgoParams {
+            lambda: self.jet.lambda.unwrap_or(defaults.lambda),
+            lambda_root: self.jet.lambda_root.unwrap_or(defaults.lambda_root),
+            t_cut: self.jet.t_cut.unwrap_or(defaults.t_cut),
+        }
+    }
+}
+
+/// How far below zero `E² − |p|²` may fall, relative to `E²`, before a leaf is called
+/// unphysical: float rounding of a massless leaf stays far inside it.
+pub const MASS_TOLERANCE: f64 = 1e-9;
+
+/// Reads a jets file (JSONL, or a JSON array when the name ends in `.json` or the content starts
+/// with `[`), checking every leaf.
+pub fn read_jets(path: &Path) -> Result<Vec<SourcedJet>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.display().to_string();
+    let trimmed = text.trim_start();
+    let jets = if trimmed.starts_with('[') {
+        parse_array(&name, &text)?
+    } else {
+        parse_lines(&name, &text)?
+    };
+    for j in &jets {
+        check_jet(&name, j)?;
+    }
+    Ok(jets)
+}
+
+fn parse_lines(name: &str, text: &str) -> Result<Vec<SourcedJet>> {
+    let mut out = Vec::new();
+    for (k, raw) in text.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let jet: Jet = serde_json::from_str(raw)
+            .map_err(|e| anyhow::anyhow!("{name}:{}: {}", k + 1, strip_position(&e)))?;
+        out.push(SourcedJet {
+            jet,
+            index: out.len(),
+            line: k + 1,
+        });
+    }
+    Ok(out)
+}
+
+fn parse_array(name: &str, text: &str) -> Result<Vec<SourcedJet>> {
+    let bytes = text.as_bytes();
+    let line_at = |pos: usize| 1 + bytes[..pos].iter().filter(|&&b| b == b'\n').count();
+    let skip_ws = |mut p: usize| {
+        while p < bytes.len() && bytes[p].is_ascii_whitespace() {
+            p += 1;
+        }
+        p
+    };
+    let mut pos = skip_ws(0) + 1;
+    let mut out = Vec::new();
+    loop {
+        pos = skip_ws(pos);
+        match bytes.get(pos) {
+            Some(b']') => break,
+            None => bail!("{name}:{}: the JSON array is not closed", line_at(pos)),
+            _ => {}
+        }
+        let start_line = line_at(pos);
+        let mut stream = serde_json::Deserializer::from_slice(&bytes[pos..]).into_iter::<Jet>();
+        let jet = match stream.next() {
+            Some(Ok(j)) => j,
+            Some(Err(e)) => bail!(
+                "{name}:{}: {}",
+                start_line + e.line().saturating_sub(1),
+                strip_position(&e)
+            ),
+            None => bail!("{name}:{start_line}: expected a jet object"),
+        };
+        pos += stream.byte_offset();
+        out.push(SourcedJet {
+            jet,
+            index: out.len(),
+            line: start_line,
+        });
+        pos = skip_ws(pos);
+        match bytes.get(pos) {
+            Some(b',') => pos += 1,
+            Some(b']') => break,
+            _ => bail!("{name}:{}: expected ',' or ']' after a jet", line_at(pos)),
+        }
+    }
+    Ok(out)
+}
+
+/// serde_json appends " at line L column C"; we print our own file line instead.
+fn strip_position(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Checks a jet's leaves and parameter overrides; errors name file, line and field.
+pub fn check_jet(name: &str, j: &SourcedJet) -> Result<()> {
+    let at = format!("{name}:{}", j.line);
+    if j.jet.leaves.is_empty() {
+        bail!("{at}: field `leaves`: the jet has no leaves");
+    }
+    for (i, p) in j.jet.leaves.iter().enumerate() {
+        const NAMES: [&str; 4] = ["E", "px", "py", "pz"];
+        for (c, v) in p.iter().enumerate() {
+            if !v.is_finite() {
+                bail!(
+                    "{at}: field `leaves[{i}][{c}]` ({}): {v} is not finite",
+                    NAMES[c]
+                );
+            }
+        }
+        if p[0] < 0.0 {
+            bail!("{at}: field `leaves[{i}]`: negative energy E = {}", p[0]);
+        }
+        let m2 = mass2(p);
+        if m2 < -MASS_TOLERANCE * p[0] * p[0] {
+            bail!(
+                "{at}: field `leaves[{i}]`: E < |p| (E = {}, E² − |p|² = {m2:e}), beyond rounding",
+                p[0]
+            );
+        }
+    }
+    for (field, v) in [
+        ("lambda", j.jet.lambda),
+        ("lambda_root", j.jet.lambda_root),
+        ("t_cut", j.jet.t_cut),
+    ] {
+        if let Some(v) = v {
+            let ok = if field == "t_cut" {
+                v.is_finite() && v >= 0.0
+            } else {
+                v.is_finite() && v > 0.0
+            };
+            if !ok {
+                bail!("{at}: field `{field}`: {v} is out of range");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! The `jettrellis` command-line tool as a library, so that integration tests drive the same code.
+//!
+//! Each subcommand lives in its own module with an `Args` struct (clap) and a `run` function;
+//! [`cli`] only dispatches.
+
+pub mod bench;
+pub mod cli;
+pub mod cluster;
+pub mod io;
+pub mod jets;
+pub mod trees;
