@@ -24,6 +24,14 @@ pub trait Recurrence {
     }
     /// Folds split number `index` of `s`, `a` (holding the lowest leaf of `s`) and `b = s ∖ a`.
     fn split(&self, acc: &mut Self::Acc, s: Mask, a: Mask, b: Mask, index: u32);
+    /// Folds every split of `s` in the canonical order. A model may override this to work on
+    /// batches of splits, provided the result equals calling [`Recurrence::split`] in order.
+    #[inline]
+    fn fold_splits(&self, acc: &mut Self::Acc, s: Mask) {
+        for (index, a) in splits(s).enumerate() {
+            self.split(acc, s, a, s ^ a, index as u32);
+        }
+    }
     /// Stores the finished accumulator of `s`.
     fn store(&mut self, s: Mask, acc: Self::Acc);
 }
@@ -33,9 +41,7 @@ pub trait Recurrence {
 pub fn eval<R: Recurrence + ?Sized>(r: &R, s: Mask) -> R::Acc {
     let mut acc = r.begin(s);
     if !r.skip(&acc) {
-        for (index, a) in splits(s).enumerate() {
-            r.split(&mut acc, s, a, s ^ a, index as u32);
-        }
+        r.fold_splits(&mut acc, s);
     }
     acc
 }

@@ -1,7 +1,7 @@
 //! `jettrellis bench`: time per jet and per split evaluation of the exact trellis, for N = 4 … max,
 //! on synthetic collimated jets, on one core and on all cores.
 
-use crate::cluster::drive_parallel;
+use crate::cluster::{drive_parallel, use_best_simd};
 use anyhow::Result;
 use jettrellis_core::mask::total_splits;
 use jettrellis_core::trellis::{Cell, GinkgoTrellis};
@@ -99,11 +99,13 @@ pub fn measure(n: usize, seconds: f64) -> Row {
     let params = GinkgoParams::default();
     let one = time_runs(seconds, || {
         let mut tr = GinkgoTrellis::new(&leaves, params, &mut cells).expect("valid jet");
+        use_best_simd(&mut tr);
         tr.solve();
         std::hint::black_box(tr.result());
     });
     let all = time_runs(seconds, || {
         let mut tr = GinkgoTrellis::new(&leaves, params, &mut cells).expect("valid jet");
+        use_best_simd(&mut tr);
         tr.solve_with(drive_parallel);
         std::hint::black_box(tr.result());
     });

@@ -93,6 +93,16 @@ pub fn drive_parallel(tr: &mut GinkgoTrellis<'_>) {
     }
 }
 
+/// Selects the widest vector instructions this CPU supports for the trellis's linear evaluation
+/// (the results are bit-identical whichever is chosen).
+pub fn use_best_simd(tr: &mut GinkgoTrellis<'_>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU was just checked to support AVX2.
+        unsafe { tr.set_simd(jettrellis_core::trellis::Simd::Avx2) };
+    }
+}
+
 /// Solves one jet's trellis on `cells` (resized as needed), in parallel inside the jet when
 /// `parallel`, and returns the record.
 pub fn solve_jet(
@@ -119,6 +129,7 @@ pub fn solve_jet(
     let params = jet.params(defaults);
     let mut tr = GinkgoTrellis::new(&jet.jet.leaves, params, cells)
         .map_err(|e| anyhow::anyhow!("jet {} (line {}): {e}", jet.output_id(), jet.line))?;
+    use_best_simd(&mut tr);
     if parallel {
         tr.solve_with(drive_parallel);
     } else {
