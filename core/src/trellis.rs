@@ -443,11 +443,11 @@ impl<'a> GinkgoTrellis<'a> {
                 };
                 if ta.min(tb) > 0.0 {
                     let d = p.sqrt_t - sqrt_max;
-                    if !(d * d > 0.0) {
+                    if d * d == 0.0 {
                         continue;
                     }
                 } else {
-                    if !(self.params.t_cut > 0.0) {
+                    if self.params.t_cut == 0.0 {
                         continue;
                     }
                     let w = self.leaf_child_weight(wt, p, ta.max(tb), sqrt_max);

@@ -1,0 +1,200 @@
+//! The trellis against brute-force enumeration of every tree, its two evaluations against each
+//! other, and the posterior sampler against exact tree probabilities.
+
+use jettrellis_core::brute;
+use jettrellis_core::mask::{self, Mask};
+use jettrellis_core::sample::sample_tree;
+use jettrellis_core::trellis::{Cell, GinkgoTrellis, Mode};
+use jettrellis_core::{tree, GinkgoParams, Momentum};
+use proptest::prelude::*;
+use rand::SeedableRng;
+
+/// A massive leaf with energy fraction, direction offsets and mass² drawn by proptest.
+fn leaf(p: f64, dtheta: f64, dphi: f64, m2: f64) -> Momentum {
+    let theta = 0.9553 + dtheta;
+    let phi = std::f64::consts::FRAC_PI_4 + dphi;
+    [
+        (p * p + m2).sqrt(),
+        p * theta.sin() * phi.cos(),
+        p * theta.sin() * phi.sin(),
+        p * theta.cos(),
+    ]
+}
+
+fn jet_strategy(max_n: usize) -> impl Strategy<Value = Vec<Momentum>> {
+    prop::collection::vec(
+        (1.0f64..200.0, -0.3f64..0.3, -0.3f64..0.3, 0.0f64..16.0),
+        1..=max_n,
+    )
+    .prop_map(|v| v.into_iter().map(|(p, a, b, m)| leaf(p, a, b, m)).collect())
+}
+
+fn solve(leaves: &[Momentum], params: GinkgoParams, mode: Option<Mode>) -> (f64, f64, u128, Mask) {
+    let mut cells = vec![Cell::default(); 1 << leaves.len()];
+    let mut tr = GinkgoTrellis::new(leaves, params, &mut cells).unwrap();
+    match mode {
+        Some(m) => assert!(tr.solve_in(m), "{m:?} evaluation out of range"),
+        None => tr.solve(),
+    }
+    let r = tr.result();
+    let root = mask::full(leaves.len());
+    (r.log_z, r.map_llh, r.n_trees, tr.best_split(root))
+}
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    a == b || (a - b).abs() <= tol * (1.0 + a.abs().max(b.abs()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn trellis_equals_brute_force(
+        leaves in jet_strategy(7),
+        t_cut in prop_oneof![Just(16.0), Just(1e-3), 0.0f64..400.0],
+        lambda in 0.5f64..3.0,
+        lambda_root in 0.5f64..3.0,
+    ) {
+        let params = GinkgoParams { lambda, lambda_root, t_cut };
+        let (bf, _) = brute::solve(&leaves, &params);
+        for mode in [None, Some(Mode::Log)] {
+            let (log_z, map, count, _) = solve(&leaves, params, mode);
+            prop_assert_eq!(count, bf.n_trees);
+            prop_assert!(close(log_z, bf.log_z, 1e-11), "log Z {} vs brute {}", log_z, bf.log_z);
+            prop_assert!(close(map, bf.map_llh, 1e-11), "MAP {} vs brute {}", map, bf.map_llh);
+        }
+    }
+
+    #[test]
+    fn map_tree_scores_its_map_value(leaves in jet_strategy(8)) {
+        let params = GinkgoParams::default();
+        let n = leaves.len();
+        let mut cells = vec![Cell::default(); 1 << n];
+        let mut tr = GinkgoTrellis::new(&leaves, params, &mut cells).unwrap();
+        tr.solve();
+        let mut nodes = vec![(0, 0); n.saturating_sub(1)];
+        match tr.map_tree(&mut nodes) {
+            Some(k) => {
+                prop_assert_eq!(k, n - 1);
+                prop_assert_eq!(tree::validate(n, &nodes), Ok(()));
+                let l = tree::llh(&leaves, &params, &nodes);
+                prop_assert!(close(l, tr.result().map_llh, 1e-11));
+            }
+            None => prop_assert_eq!(tr.result().n_trees, 0),
+        }
+    }
+}
+
+#[test]
+fn count_is_double_factorial_as_cut_vanishes_and_zero_at_zero_cut() {
+    // ψ's leaf term is ln(1 − e^{−λ t_cut / s}): finite for any t_cut > 0, ln 0 = −∞ at t_cut = 0,
+    // where every tree (each has a split with a leaf child) is −∞.
+    let leaves: Vec<Momentum> = (0..7)
+        .map(|i| {
+            leaf(
+                20.0 + 13.0 * i as f64,
+                0.05 * i as f64 - 0.15,
+                0.1 - 0.03 * i as f64,
+                2.0,
+            )
+        })
+        .collect();
+    for n in 2..=7usize {
+        let tiny = GinkgoParams {
+            t_cut: 1e-9,
+            ..GinkgoParams::default()
+        };
+        let want: u128 = (1..n as u128).map(|i| 2 * i - 1).product();
+        assert_eq!(solve(&leaves[..n], tiny, None).2, want, "n = {n}");
+        let zero = GinkgoParams {
+            t_cut: 0.0,
+            ..GinkgoParams::default()
+        };
+        let (log_z, map, count, _) = solve(&leaves[..n], zero, None);
+        assert_eq!(
+            (count, log_z, map),
+            (0, f64::NEG_INFINITY, f64::NEG_INFINITY)
+        );
+    }
+}
+
+#[test]
+fn extreme_jets_fall_back_to_the_log_evaluation_and_stay_exact() {
+    // Absurd (10^15 GeV) momenta make e^ψ underflow the linear range: the result must still be exact.
+    let leaves: Vec<Momentum> = (0..7)
+        .map(|i| {
+            leaf(
+                1e15 * (1.0 + i as f64),
+                0.2 - 0.06 * i as f64,
+                0.04 * i as f64 - 0.1,
+                4.0,
+            )
+        })
+        .collect();
+    let params = GinkgoParams {
+        lambda: 3.0,
+        lambda_root: 3.0,
+        t_cut: 16.0,
+    };
+    let mut cells = vec![Cell::default(); 1 << 7];
+    let mut tr = GinkgoTrellis::new(&leaves, params, &mut cells).unwrap();
+    assert!(
+        !tr.solve_in(Mode::Linear),
+        "this jet should leave the linear range"
+    );
+    tr.solve();
+    assert_eq!(tr.mode(), Mode::Log);
+    let r = tr.result();
+    let (bf, _) = brute::solve(&leaves, &params);
+    assert_eq!(r.n_trees, bf.n_trees);
+    assert!(r.log_z.is_finite() && close(r.log_z, bf.log_z, 1e-11));
+    assert!(close(r.map_llh, bf.map_llh, 1e-11));
+}
+
+#[test]
+fn posterior_samples_follow_exact_tree_probabilities() {
+    let leaves = [
+        leaf(40.0, 0.0, 0.0, 3.0),
+        leaf(70.0, 0.08, -0.05, 9.0),
+        leaf(25.0, -0.1, 0.12, 1.0),
+        leaf(90.0, 0.03, 0.1, 5.0),
+    ];
+    let params = GinkgoParams::default();
+    let mut cells = vec![Cell::default(); 16];
+    let mut tr = GinkgoTrellis::new(&leaves, params, &mut cells).unwrap();
+    tr.solve();
+    let log_z = tr.result().log_z;
+    // Exact probabilities of the 15 trees, keyed by their sorted inner-node lists.
+    let mut trees: Vec<(Vec<(Mask, Mask)>, f64)> = Vec::new();
+    brute::for_each_tree(4, |nodes| {
+        let mut key = nodes.to_vec();
+        key.sort();
+        trees.push((key, (tree::llh(&leaves, &params, nodes) - log_z).exp()));
+    });
+    let total: f64 = trees.iter().map(|t| t.1).sum();
+    assert!((total - 1.0).abs() < 1e-12, "probabilities sum to {total}");
+    let draws = 30_000;
+    let mut counts = vec![0u64; trees.len()];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut out = [(0, 0); 3];
+    for _ in 0..draws {
+        sample_tree(&tr, &mut rng, &mut out).unwrap();
+        let mut key = out.to_vec();
+        key.sort();
+        let k = trees.iter().position(|t| t.0 == key).expect("a valid tree");
+        counts[k] += 1;
+    }
+    let chi2: f64 = trees
+        .iter()
+        .zip(&counts)
+        .map(|((_, p), &c)| {
+            let e = p * draws as f64;
+            (c as f64 - e).powi(2) / e
+        })
+        .sum();
+    // 14 degrees of freedom: P(χ² > 36.12) = 0.001.
+    assert!(
+        chi2 < 36.12,
+        "chi-square {chi2:.1} over 14 dof; counts {counts:?}"
+    );
+}
