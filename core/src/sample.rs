@@ -47,22 +47,5 @@ pub fn sample_tree<R: RngCore + ?Sized>(
     if tr.count(root) == 0 {
         return None;
     }
-    let mut stack = [0 as Mask; 33];
-    let mut sp = 1;
-    stack[0] = root;
-    let mut len = 0;
-    while sp > 0 {
-        sp -= 1;
-        let s = stack[sp];
-        if s.count_ones() < 2 {
-            continue;
-        }
-        let a = draw_split(tr, s, rng);
-        out[len] = (s, a);
-        len += 1;
-        stack[sp] = s ^ a;
-        stack[sp + 1] = a;
-        sp += 2;
-    }
-    Some(len)
+    Some(crate::tree::preorder(root, out, |s| draw_split(tr, s, rng)))
 }

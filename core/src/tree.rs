@@ -40,7 +40,11 @@ impl core::fmt::Display for TreeError {
 
 /// Writes the tree reachable from `root` in pre-order, asking `split(S)` for the part `A` of
 /// each inner node `S`, and returns the number of inner nodes written.
-pub fn preorder(root: Mask, out: &mut [(Mask, Mask)], split: impl Fn(Mask) -> Mask) -> usize {
+pub fn preorder(
+    root: Mask,
+    out: &mut [(Mask, Mask)],
+    mut split: impl FnMut(Mask) -> Mask,
+) -> usize {
     let mut stack = [0 as Mask; 32];
     let mut sp = 0;
     let mut len = 0;
