@@ -118,6 +118,9 @@ impl Weights {
     }
 }
 
+/// Subsets of up to this many leaves (at most 2^(k−1) − 1 splits) take the scalar loop.
+const SCALAR_MAX_LEAVES: u32 = 6;
+
 /// Splits folded per batch in linear mode.
 const BATCH: usize = 64;
 
@@ -408,8 +411,7 @@ impl<'a> GinkgoTrellis<'a> {
     fn flush_linear(&self, acc: &mut Acc, s: Mask, batch: &Batch, len: usize) {
         let p = &self.cells[s as usize];
         let wt = self.weights(s);
-        let lambda = wt.lambda;
-        let k_inner = wt.inner * wt.inner * (1.0 / (4.0 * PI));
+        let k_inner = Self::k_inner(wt);
         let mut zz = Lane::<f64>::new();
         let mut mm = Lane::<f64>::new();
         // SAFETY: `gather` set every field of the batch for all indices below `len`, and the
@@ -425,11 +427,7 @@ impl<'a> GinkgoTrellis<'a> {
                 } else {
                     batch.sb.get(i)
                 };
-                let d = p.sqrt_t - sqrt_max;
-                let t_p2 = d * d;
-                let inv2 = 1.0 / t_p2;
-                let e = math::exp_nonpositive(-lambda * (t_max * p.inv_t + t_min * inv2));
-                let w = k_inner * p.inv_t * inv2 * e;
+                let (w, t_p2) = Self::inner_weight(k_inner, wt.lambda, p, t_max, t_min, sqrt_max);
                 let w = if t_min > 0.0 && t_p2 > 0.0 { w } else { 0.0 };
                 zz.set(i, w * batch.za.get(i) * batch.zb.get(i));
                 mm.set(i, w * batch.ma.get(i) * batch.mb.get(i));
@@ -465,6 +463,70 @@ impl<'a> GinkgoTrellis<'a> {
         }
     }
 
+    /// e^ψ of a split into two inner clusters, and `t_P2`: one expression for the scalar and
+    /// the vector loops, so both give the same bits.
+    #[inline(always)]
+    fn inner_weight(
+        k_inner: f64,
+        lambda: f64,
+        p: &Cell,
+        t_max: f64,
+        t_min: f64,
+        sqrt_max: f64,
+    ) -> (f64, f64) {
+        let d = p.sqrt_t - sqrt_max;
+        let t_p2 = d * d;
+        let inv2 = 1.0 / t_p2;
+        let e = math::exp_nonpositive(-lambda * (t_max * p.inv_t + t_min * inv2));
+        (k_inner * p.inv_t * inv2 * e, t_p2)
+    }
+
+    /// `λ²/(1 − e^{−λ})² / 4π`: the constant of [`Self::inner_weight`].
+    #[inline(always)]
+    fn k_inner(wt: &Weights) -> f64 {
+        wt.inner * wt.inner * (1.0 / (4.0 * PI))
+    }
+
+    /// The linear evaluation of the splits of `s` one at a time, straight from the cells: for
+    /// small subsets, whose few splits would leave the vector loop mostly in its remainder.
+    #[inline(always)]
+    fn fold_scalar(&self, acc: &mut Acc, s: Mask) {
+        let p = &self.cells[s as usize];
+        let wt = self.weights(s);
+        let k_inner = Self::k_inner(wt);
+        for a in mask::splits(s) {
+            let ca = &self.cells[a as usize];
+            let cb = &self.cells[(s ^ a) as usize];
+            if ca.count == 0 || cb.count == 0 {
+                continue;
+            }
+            let a_heavier = ca.t >= cb.t;
+            let (t_max, t_min, sqrt_max) = if a_heavier {
+                (ca.t, cb.t, ca.sqrt_t)
+            } else {
+                (cb.t, ca.t, cb.sqrt_t)
+            };
+            let w = if t_min > 0.0 {
+                let (w, t_p2) = Self::inner_weight(k_inner, wt.lambda, p, t_max, t_min, sqrt_max);
+                if t_p2 == 0.0 {
+                    continue;
+                }
+                w
+            } else if self.params.t_cut == 0.0 {
+                continue;
+            } else {
+                self.leaf_child_weight(wt, p, t_max, sqrt_max)
+            };
+            acc.count += ca.count * cb.count;
+            acc.z += w * ca.z * cb.z;
+            let m = w * ca.m * cb.m;
+            if m > acc.m {
+                acc.m = m;
+                acc.best = a;
+            }
+        }
+    }
+
     /// e^ψ for a split with at least one leaf child (t = 0) and the other child of mass² `t_max`.
     fn leaf_child_weight(&self, wt: &Weights, p: &Cell, t_max: f64, sqrt_max: f64) -> f64 {
         let d = p.sqrt_t - sqrt_max;
@@ -482,6 +544,9 @@ impl<'a> GinkgoTrellis<'a> {
     /// The linear evaluation of all splits of `s`, in batches.
     #[inline(always)]
     fn fold_linear(&self, acc: &mut Acc, s: Mask) {
+        if s.count_ones() <= SCALAR_MAX_LEAVES {
+            return self.fold_scalar(acc, s);
+        }
         let mut batch = Batch::new();
         let mut len = 0;
         for a in mask::splits(s) {
