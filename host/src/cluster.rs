@@ -25,7 +25,7 @@ pub enum Algo {
 /// Arguments of `jettrellis cluster`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  jettrellis cluster --algo trellis --jets ../shared/reference/ginkgo_reference.json -o out.jsonl --samples 10"
+    after_help = "Example:\n  jettrellis cluster --algo trellis --jets data/ginkgo_reference.json -o out.jsonl --samples 10"
 )]
 pub struct Args {
     /// Algorithm.
