@@ -8,7 +8,11 @@ use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
     let jet = synthetic_jet(16, 16);
-    for (name, algo) in [("kt", KtAlgo::Kt), ("ca", KtAlgo::Ca), ("antikt", KtAlgo::AntiKt)] {
+    for (name, algo) in [
+        ("kt", KtAlgo::Kt),
+        ("ca", KtAlgo::Ca),
+        ("antikt", KtAlgo::AntiKt),
+    ] {
         c.bench_function(&format!("{name}_16_particles_R0.4"), |b| {
             b.iter(|| cluster(black_box(&jet), algo, 0.4))
         });

@@ -24,6 +24,9 @@ pub const DEFAULT_BEAM_WIDTH: usize = 10;
 /// the beam than to another particle, so every jet ends as a single tree.
 pub const DEFAULT_RADIUS: f64 = 1000.0;
 
+/// A tree as core inner nodes `(S, A)`.
+pub type Nodes = Vec<(Mask, Mask)>;
+
 /// Largest jet the baselines take: trees are 32-bit leaf masks.
 pub const MAX_BASELINE_LEAVES: usize = 32;
 
@@ -261,7 +264,7 @@ pub fn solve_jet(
     defaults: &GinkgoParams,
     algo: Algo,
     opts: &Options,
-) -> Result<(BaselineRecord, Vec<(Mask, Mask)>)> {
+) -> Result<(BaselineRecord, Nodes)> {
     let leaves = &jet.jet.leaves;
     let n = leaves.len();
     if n > MAX_BASELINE_LEAVES {
@@ -307,7 +310,7 @@ pub fn solve_all(
     defaults: &GinkgoParams,
     algo: Algo,
     opts: &Options,
-) -> Result<Vec<(BaselineRecord, Vec<(Mask, Mask)>)>> {
+) -> Result<Vec<(BaselineRecord, Nodes)>> {
     let pb = io::progress(jets.len() as u64, algo_name(algo));
     let out = jets
         .par_iter()

@@ -1,7 +1,7 @@
 //! `jettrellis compare`: one table over every clustering algorithm and the generator truth:
 //! mean and median log-likelihood, how often each finds the MAP tree, and the mean gap to it.
 
-use crate::baselines::{self, canonical, score, Options};
+use crate::baselines::{self, canonical, score, Nodes, Options};
 use crate::cluster::{self, Algo};
 use crate::jets::read_jets;
 use crate::{io, trees};
@@ -111,7 +111,7 @@ pub fn compare(args: &Args) -> Result<Vec<Row>> {
     let name = args.jets.display().to_string();
     let map = cluster::solve_all(&jets, &defaults, 0, 0)?;
     // MAP tree (canonical nodes) and value per jet.
-    let map_trees: Vec<(Option<Vec<(Mask, Mask)>>, f64)> = jets
+    let map_trees: Vec<(Option<Nodes>, f64)> = jets
         .iter()
         .zip(&map)
         .map(|(j, r)| {

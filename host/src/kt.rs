@@ -234,19 +234,19 @@ pub fn cluster(particles: &[Momentum], algo: KtAlgo, r: f64) -> History {
         tail -= 1;
         st.bj[a] = st.bj[tail];
         dij[a] = dij[tail];
-        for i in 0..tail {
+        for (i, dij_i) in dij.iter_mut().enumerate().take(tail) {
             // With a beam step `b` is None, so jets without a neighbour are revisited too, as
             // in FastJet (where the comparison is with a null pointer).
             if st.bj[i].nn == Some(a) || st.bj[i].nn == b {
                 st.set_nn_nocross(i, tail);
-                dij[i] = st.dij(i);
+                *dij_i = st.dij(i);
             }
             if let Some(bb) = b {
                 let d = st.dist(i, bb);
                 if d < st.bj[i].nn_dist && i != bb {
                     st.bj[i].nn_dist = d;
                     st.bj[i].nn = Some(bb);
-                    dij[i] = st.dij(i);
+                    *dij_i = st.dij(i);
                 }
                 if d < st.bj[bb].nn_dist && i != bb {
                     st.bj[bb].nn_dist = d;
