@@ -7,13 +7,15 @@ use jettrellis::trees;
 use jettrellis_core::GinkgoParams;
 use serde_json::Value;
 
-fn reference() -> Option<Vec<Value>> {
+/// The reference file, from `shared/` beside the repository (as in CI).
+fn reference() -> Vec<Value> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../shared/reference/ginkgo_reference.json"
     );
-    let text = std::fs::read_to_string(path).ok()?;
-    Some(serde_json::from_str(&text).unwrap())
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e} (shared/ must sit beside the repository)"));
+    serde_json::from_str(&text).unwrap()
 }
 
 #[test]
