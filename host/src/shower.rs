@@ -149,6 +149,9 @@ impl ShowerParams {
         p.ginkgo
             .validate()
             .map_err(|e| anyhow::anyhow!("command line: {e}"))?;
+        if p.ginkgo.t_cut <= 0.0 {
+            bail!("command line: --t-cut must be > 0 for the shower (otherwise nothing stops decaying)");
+        }
         if !(p.m_hard.0.is_finite() && p.m_hard.0 >= 0.0) {
             bail!("command line: --m-hard must be finite and >= 0");
         }
@@ -247,8 +250,8 @@ fn decay(rng: &mut impl Rng, p: &Momentum, t: f64, t1: f64, t2: f64) -> (Momentu
     (boost(p, m, e1, q), boost(p, m, e2, [-q[0], -q[1], -q[2]]))
 }
 
-/// Draws one shower; `None` as soon as it has more than `max_leaves` leaves (it would be
-/// rejected anyway, and stopping early bounds the work).
+/// Draws one shower; `None` as soon as it is sure to have more than `max_leaves` leaves (it
+/// would be rejected anyway, and stopping early bounds the work even for a tiny t_cut).
 pub fn shower_once(
     rng: &mut impl Rng,
     params: &ShowerParams,
@@ -304,6 +307,10 @@ pub fn shower_once(
         s.particles[i].children = Some([c, c + 1]);
         stack.push(c + 1);
         stack.push(c);
+        // Every pending particle ends in at least one leaf.
+        if s.leaves.len() + stack.len() > max_leaves {
+            return None;
+        }
     }
     Some(s)
 }
@@ -459,6 +466,19 @@ mod tests {
             }
             assert_eq!(s.particles.len(), 2 * s.leaves.len() - 1);
         }
+    }
+
+    #[test]
+    fn a_tiny_cut_is_cut_short() {
+        let p = ShowerParams {
+            ginkgo: GinkgoParams {
+                t_cut: 1e-300,
+                ..GinkgoParams::default()
+            },
+            ..params()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        assert!(shower_once(&mut rng, &p, 30.0, 32).is_none());
     }
 
     #[test]
