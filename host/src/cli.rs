@@ -15,8 +15,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Cluster jets with the exact trellis (log Z, MAP tree, tree count, posterior samples).
+    /// Generate Ginkgo toy-shower jets (QCD or W) with their truth trees.
+    Shower(crate::shower::Args),
+    /// Cluster jets: exact trellis (log Z, MAP tree, tree count, samples) or a baseline.
     Cluster(crate::cluster::Args),
+    /// Compare the trellis MAP, greedy, beam, kt, C/A, anti-kt and truth trees over a jets file.
+    Compare(crate::compare::Args),
     /// Time the exact trellis per jet and per split for N = 4 … max.
     Bench(crate::bench::Args),
 }
@@ -24,7 +28,9 @@ pub enum Command {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Shower(a) => crate::shower::run(&a),
         Command::Cluster(a) => crate::cluster::run(&a),
+        Command::Compare(a) => crate::compare::run(&a),
         Command::Bench(a) => crate::bench::run(&a),
     }
 }

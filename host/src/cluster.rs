@@ -20,6 +20,16 @@ pub const PARALLEL_INSIDE_FROM: usize = 13;
 pub enum Algo {
     /// Exact trellis: log Z, MAP tree, number of finite trees, posterior samples.
     Trellis,
+    /// Greedy agglomerative: merge the pair with the highest split likelihood ψ.
+    Greedy,
+    /// Beam search over partial clusterings (`--beam-width`), never worse than greedy.
+    Beam,
+    /// kt algorithm, FastJet conventions (`--radius`).
+    Kt,
+    /// Cambridge/Aachen, FastJet conventions (`--radius`).
+    Ca,
+    /// anti-kt, FastJet conventions (`--radius`).
+    Antikt,
 }
 
 /// Arguments of `jettrellis cluster`.
@@ -52,6 +62,13 @@ pub struct Args {
     /// Seed of the sampler (each jet's stream depends only on the seed and its index).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Beam width of `--algo beam`.
+    #[arg(long, default_value_t = crate::baselines::DEFAULT_BEAM_WIDTH)]
+    pub beam_width: usize,
+    /// Radius R of the kt family. The default is so large that every jet ends as one tree;
+    /// with a small R, `inclusive_jets` lists the beam recombinations.
+    #[arg(long, default_value_t = crate::baselines::DEFAULT_RADIUS)]
+    pub radius: f64,
 }
 
 /// The trellis results of one jet, as written to the output.
@@ -214,11 +231,26 @@ pub fn run(args: &Args) -> Result<()> {
         .validate()
         .map_err(|e| anyhow::anyhow!("command line: {e}"))?;
     let jets = read_jets(&args.jets)?;
-    let records = match args.algo {
-        Algo::Trellis => solve_all(&jets, &defaults, args.samples, args.seed)?,
-    };
-    io::write_output(args.output.as_deref(), |w| {
-        for r in &records {
+    match args.algo {
+        Algo::Trellis => write_records(
+            args.output.as_deref(),
+            &solve_all(&jets, &defaults, args.samples, args.seed)?,
+        ),
+        algo => {
+            let opts = crate::baselines::Options::new(args.beam_width, args.radius)?;
+            let records = crate::baselines::solve_all(&jets, &defaults, algo, &opts)?;
+            write_records(
+                args.output.as_deref(),
+                &records.into_iter().map(|r| r.0).collect::<Vec<_>>(),
+            )
+        }
+    }
+}
+
+/// Writes one JSON object per line, atomically to `path` or to stdout.
+fn write_records<T: Serialize>(path: Option<&std::path::Path>, records: &[T]) -> Result<()> {
+    io::write_output(path, |w| {
+        for r in records {
             serde_json::to_writer(&mut *w, r)?;
             writeln!(w)?;
         }

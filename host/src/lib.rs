@@ -3,9 +3,13 @@
 //! Each subcommand lives in its own module with an `Args` struct (clap) and a `run` function;
 //! [`cli`] only dispatches.
 
+pub mod baselines;
 pub mod bench;
 pub mod cli;
 pub mod cluster;
+pub mod compare;
 pub mod io;
 pub mod jets;
+pub mod kt;
+pub mod shower;
 pub mod trees;
