@@ -93,8 +93,8 @@ fn parse_lines(name: &str, text: &str) -> Result<Vec<SourcedJet>> {
         if raw.trim().is_empty() {
             continue;
         }
-        let jet: Jet = serde_json::from_str(raw)
-            .map_err(|e| anyhow::anyhow!("{name}:{}: {}", k + 1, strip_position(&e)))?;
+        let jet = parse_jet(&mut serde_json::Deserializer::from_str(raw))
+            .map_err(|e| anyhow::anyhow!("{name}:{}: {e}", k + 1))?;
         out.push(SourcedJet {
             jet,
             index: out.len(),
@@ -123,13 +123,14 @@ fn parse_array(name: &str, text: &str) -> Result<Vec<SourcedJet>> {
             _ => {}
         }
         let start_line = line_at(pos);
-        let mut stream = serde_json::Deserializer::from_slice(&bytes[pos..]).into_iter::<Jet>();
+        let mut stream =
+            serde_json::Deserializer::from_slice(&bytes[pos..]).into_iter::<serde_json::Value>();
         let jet = match stream.next() {
-            Some(Ok(j)) => j,
+            Some(Ok(v)) => parse_jet(v).map_err(|e| anyhow::anyhow!("{name}:{start_line}: {e}"))?,
             Some(Err(e)) => bail!(
                 "{name}:{}: {}",
                 start_line + e.line().saturating_sub(1),
-                strip_position(&e)
+                without_position(e.to_string())
             ),
             None => bail!("{name}:{start_line}: expected a jet object"),
         };
@@ -149,12 +150,27 @@ fn parse_array(name: &str, text: &str) -> Result<Vec<SourcedJet>> {
     Ok(out)
 }
 
+/// Deserializes one jet, naming the field (`leaves[1][0]`) of a type error.
+fn parse_jet<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Jet, String>
+where
+    D::Error: std::fmt::Display,
+{
+    serde_path_to_error::deserialize(d).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = without_position(e.into_inner().to_string());
+        if path == "." {
+            msg
+        } else {
+            format!("field `{path}`: {msg}")
+        }
+    })
+}
+
 /// serde_json appends " at line L column C"; we print our own file line instead.
-fn strip_position(e: &serde_json::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" at line ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
+fn without_position(msg: String) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
     }
 }
 

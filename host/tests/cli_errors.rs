@@ -88,6 +88,12 @@ fn energy_below_momentum_is_rejected_with_the_field() {
 }
 
 #[test]
+fn type_errors_name_the_field() {
+    let bad = r#"{"id": 1, "leaves": [[10.0, 1.0, 2.0, 9.0]], "lambda": "fast"}"#;
+    assert_fails("j.jsonl", bad, &[], &["j.jsonl:1:", "field `lambda`"]);
+}
+
+#[test]
 fn empty_jet_is_rejected() {
     assert_fails(
         "j.jsonl",
@@ -109,7 +115,12 @@ fn too_many_leaves_says_the_limit() {
 #[test]
 fn json_array_errors_name_the_line() {
     let content = format!("[\n{GOOD},\n{{\"leaves\": [[1, 0, 0, 0], [\"x\", 0, 0, 0]]}}\n]\n");
-    assert_fails("j.json", &content, &[], &["j.json:3:"]);
+    assert_fails(
+        "j.json",
+        &content,
+        &[],
+        &["j.json:3:", "field `leaves[1][0]`"],
+    );
     let bad_param = format!("[\n{GOOD},\n{{\"t_cut\": -1, \"leaves\": [[1, 0, 0, 0]]}}\n]\n");
     assert_fails("j.json", &bad_param, &[], &["j.json:3:", "t_cut"]);
 }
