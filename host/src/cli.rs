@@ -17,6 +17,8 @@ pub struct Cli {
 pub enum Command {
     /// Cluster jets with the exact trellis (log Z, MAP tree, tree count, posterior samples).
     Cluster(crate::cluster::Args),
+    /// Compare the fixed-point golden model with the float trellis on the same quantized jets.
+    Accuracy(crate::accuracy::Args),
     /// Time the exact trellis per jet and per split for N = 4 … max.
     Bench(crate::bench::Args),
 }
@@ -26,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Cluster(a) => crate::cluster::run(&a),
         Command::Bench(a) => crate::bench::run(&a),
+        Command::Accuracy(a) => crate::accuracy::run(&a),
     }
 }
 

@@ -3,9 +3,12 @@
 //! Each subcommand lives in its own module with an `Args` struct (clap) and a `run` function;
 //! [`cli`] only dispatches.
 
+pub mod accuracy;
 pub mod bench;
 pub mod cli;
 pub mod cluster;
+pub mod design;
 pub mod io;
 pub mod jets;
+pub mod plots;
 pub mod trees;
