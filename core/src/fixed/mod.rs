@@ -17,3 +17,6 @@ pub use input::{quantize_jet, FixedJet, Quantized};
 pub use model::{FixedResult, FixedTrellis, FxCell};
 pub use tables::Tables;
 pub use units::{LogVal, Overflows, Stage};
+
+#[cfg(test)]
+mod tests;
