@@ -413,3 +413,55 @@ pub fn to_f64(v: LogVal, log_frac: u32) -> f64 {
         Some(x) => libm::ldexp(x as f64, -(log_frac as i32)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::fixed::Design;
+    use std::boxed::Box;
+    use std::vec::Vec;
+
+    /// The documented reduction: pair neighbours level by level, an unpaired last element
+    /// passing up unchanged.
+    fn pairwise(t: &Tables, mut v: Vec<LogVal>, o: &mut Overflows) -> LogVal {
+        while v.len() > 1 {
+            v = v
+                .chunks(2)
+                .map(|c| if c.len() == 2 { t.max_star(c[0], c[1], o) } else { c[0] })
+                .collect();
+        }
+        v[0]
+    }
+
+    #[test]
+    fn streaming_reduction_equals_the_pairwise_tree() {
+        let t = Box::new(Tables::new(&Design::default()).unwrap());
+        let mut o = Overflows::default();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for len in 1..=200usize {
+            let v: Vec<LogVal> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    // Values within a few nats of each other, so that association matters.
+                    (x % 7 != 0).then_some((x % (6 << 16)) as i64 - (3 << 16))
+                })
+                .collect();
+            let mut acc = FxAcc {
+                skip: false,
+                map: None,
+                best: 0,
+                count: 0,
+                z: [None; LEVELS],
+                occupied: 0,
+                ovf: Overflows::default(),
+            };
+            for &e in &v {
+                acc.push_z(&t, e);
+            }
+            assert_eq!(acc.finish_z(&t), pairwise(&t, v, &mut o), "len {len}");
+        }
+    }
+}
