@@ -65,7 +65,14 @@ pub struct JetAccuracy {
     pub massless_exact: Option<(f64, f64, bool)>,
 }
 
-fn solve_float(leaves: &[Momentum], params: GinkgoParams, cells: &mut Vec<Cell>) -> Result<(f64, f64, u128, Vec<(Mask, Mask)>)> {
+/// log Z, MAP value, tree count and MAP tree (inner nodes, sorted) of the float trellis.
+type FloatSolution = (f64, f64, u128, Vec<(Mask, Mask)>);
+
+fn solve_float(
+    leaves: &[Momentum],
+    params: GinkgoParams,
+    cells: &mut Vec<Cell>,
+) -> Result<FloatSolution> {
     let n = leaves.len();
     if cells.len() < (1 << n) {
         cells.resize(1 << n, Cell::default());
@@ -82,7 +89,12 @@ fn solve_float(leaves: &[Momentum], params: GinkgoParams, cells: &mut Vec<Cell>)
 
 /// The massless four-momentum with the same three-momentum.
 fn massless_of(p: &Momentum) -> Momentum {
-    [(p[1] * p[1] + p[2] * p[2] + p[3] * p[3]).sqrt(), p[1], p[2], p[3]]
+    [
+        (p[1] * p[1] + p[2] * p[2] + p[3] * p[3]).sqrt(),
+        p[1],
+        p[2],
+        p[3],
+    ]
 }
 
 fn diff(a: f64, b: f64) -> Option<f64> {
@@ -134,9 +146,8 @@ pub fn evaluate_jet(
     if q.report.dropped_excess == 0 && q.report.dropped_zero_pt == 0 && leaves.len() > 1 {
         let (olz, omap, _, otree) = solve_float(leaves, params, fcells)?;
         // Both massless trees are over slots; map them back to original leaf indices.
-        let expand = |m: Mask| {
-            jettrellis_core::mask::leaves(m).fold(0 as Mask, |a, s| a | 1 << q.source[s])
-        };
+        let expand =
+            |m: Mask| jettrellis_core::mask::leaves(m).fold(0 as Mask, |a, s| a | 1 << q.source[s]);
         let in_original = |t: &[(Mask, Mask)]| {
             let mut t: Vec<(Mask, Mask)> = t.iter().map(|x| (expand(x.0), expand(x.1))).collect();
             t.sort_unstable();
@@ -147,7 +158,9 @@ pub fn evaluate_jet(
             diff(map, omap).unwrap_or(0.0),
             in_original(&ftree) == otree,
         ));
-        let exact: Vec<Momentum> = (0..q.n).map(|k| massless_of(&leaves[q.source[k]])).collect();
+        let exact: Vec<Momentum> = (0..q.n)
+            .map(|k| massless_of(&leaves[q.source[k]]))
+            .collect();
         let (elz, emap, _, etree) = solve_float(&exact, params, fcells)?;
         acc.massless_exact = Some((
             diff(elz, olz).unwrap_or(0.0),
@@ -167,9 +180,8 @@ pub fn evaluate_all(jets: &[SourcedJet], tables: &Tables) -> Result<Vec<JetAccur
         .map_init(
             || (vec![FxCell::default(); cells_needed], Vec::new()),
             |(cells, fcells), j| {
-                let r = evaluate_jet(&j.jet.leaves, tables, cells, fcells).map_err(|e| {
-                    anyhow!("jet {} (line {}): {e:#}", j.output_id(), j.line)
-                });
+                let r = evaluate_jet(&j.jet.leaves, tables, cells, fcells)
+                    .map_err(|e| anyhow!("jet {} (line {}): {e:#}", j.output_id(), j.line));
                 pb.inc(1);
                 r
             },
@@ -214,8 +226,16 @@ pub fn summarize(design_path: &Path, acc: &[JetAccuracy]) -> Value {
         "count_identical_fraction".into(),
         json!(acc.iter().filter(|a| a.same_count).count() as f64 / n),
     );
-    let differing: Vec<f64> = acc.iter().filter(|a| !a.same_tree).map(|a| a.llh_gap).collect();
-    let gaps: Vec<f64> = differing.iter().copied().filter(|g| g.is_finite()).collect();
+    let differing: Vec<f64> = acc
+        .iter()
+        .filter(|a| !a.same_tree)
+        .map(|a| a.llh_gap)
+        .collect();
+    let gaps: Vec<f64> = differing
+        .iter()
+        .copied()
+        .filter(|g| g.is_finite())
+        .collect();
     m.insert(
         "map_llh_gap_of_differing_trees".into(),
         json!({"jets": differing.len(), "infinite": differing.len() - gaps.len(),
@@ -253,7 +273,13 @@ pub fn summarize(design_path: &Path, acc: &[JetAccuracy]) -> Value {
     ] {
         let ml: Vec<&(f64, f64, bool)> = acc
             .iter()
-            .filter_map(|a| if pick == 0 { a.massless.as_ref() } else { a.massless_exact.as_ref() })
+            .filter_map(|a| {
+                if pick == 0 {
+                    a.massless.as_ref()
+                } else {
+                    a.massless_exact.as_ref()
+                }
+            })
             .collect();
         let mz: Vec<f64> = ml.iter().map(|x| x.0).collect();
         let mm: Vec<f64> = ml.iter().map(|x| x.1).collect();
@@ -283,8 +309,14 @@ pub fn parse_sweep(s: &str) -> Result<(String, Vec<i64>)> {
     let (a, b) = range
         .split_once("..")
         .ok_or_else(|| anyhow!("--sweep {s}: expected KEY=a..b"))?;
-    let a: i64 = a.trim().parse().map_err(|_| anyhow!("--sweep {s}: `{a}` is not an integer"))?;
-    let b: i64 = b.trim().parse().map_err(|_| anyhow!("--sweep {s}: `{b}` is not an integer"))?;
+    let a: i64 = a
+        .trim()
+        .parse()
+        .map_err(|_| anyhow!("--sweep {s}: `{a}` is not an integer"))?;
+    let b: i64 = b
+        .trim()
+        .parse()
+        .map_err(|_| anyhow!("--sweep {s}: `{b}` is not an integer"))?;
     if b < a || b - a > 64 {
         bail!("--sweep {s}: need a <= b and at most 65 points");
     }

@@ -140,7 +140,10 @@ mod tests {
         assert!(err("[luts]\nfoo = 3").contains("unknown key `luts.foo`"));
         assert!(err("bogus = 1").contains("unknown key `bogus`"));
         let e = err("[internal]\nt_bits = 0");
-        assert!(e.contains("internal.t_bits") && e.contains("width of 0"), "{e}");
+        assert!(
+            e.contains("internal.t_bits") && e.contains("width of 0"),
+            "{e}"
+        );
         let e = err("[luts]\nln = 1000");
         assert!(e.contains("luts.ln") && e.contains("power of two"), "{e}");
         let e = err("max_leaves = 13");
@@ -148,7 +151,10 @@ mod tests {
         let e = err("[input]\npt_bits = -1");
         assert!(e.contains("input.pt_bits"), "{e}");
         let e = err("[outputs]\nmap = 1");
-        assert!(e.contains("outputs.map") && e.contains("true or false"), "{e}");
+        assert!(
+            e.contains("outputs.map") && e.contains("true or false"),
+            "{e}"
+        );
         let e = err("lambda = 0.0");
         assert!(e.contains("`lambda`"), "{e}");
     }

@@ -27,7 +27,10 @@ pub fn histogram(path: &Path, title: &str, values: &[f64]) -> Result<()> {
     let e = |e: &dyn std::fmt::Display| anyhow!("plotting {}: {e}", path.display());
     root.fill(&WHITE).map_err(|x| e(&x))?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("{title} ({} jets)", values.len()), ("sans-serif", 22))
+        .caption(
+            format!("{title} ({} jets)", values.len()),
+            ("sans-serif", 22),
+        )
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -83,12 +86,18 @@ pub fn sweep(path: &Path, key: &str, points: &[(i64, f64, f64, f64)]) -> Result<
         .map_err(|x| e(&x))?;
     let clamp = |y: f64| y.max(lo);
     chart
-        .draw_series(LineSeries::new(points.iter().map(|p| (p.0, clamp(p.1))), &RED))
+        .draw_series(LineSeries::new(
+            points.iter().map(|p| (p.0, clamp(p.1))),
+            &RED,
+        ))
         .map_err(|x| e(&x))?
         .label("p99 |dlogZ|")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
     chart
-        .draw_series(LineSeries::new(points.iter().map(|p| (p.0, clamp(p.2))), &BLUE))
+        .draw_series(LineSeries::new(
+            points.iter().map(|p| (p.0, clamp(p.2))),
+            &BLUE,
+        ))
         .map_err(|x| e(&x))?
         .label("p99 |dMAP|")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));

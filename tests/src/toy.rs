@@ -47,7 +47,11 @@ fn boost(p: Momentum, parent: &Momentum) -> Momentum {
         - parent[3] * parent[3])
         .max(0.0)
         .sqrt();
-    let b = [parent[1] / parent[0], parent[2] / parent[0], parent[3] / parent[0]];
+    let b = [
+        parent[1] / parent[0],
+        parent[2] / parent[0],
+        parent[3] / parent[0],
+    ];
     let b2 = b[0] * b[0] + b[1] * b[1] + b[2] * b[2];
     if b2 <= 0.0 || m <= 0.0 {
         return p;
@@ -71,7 +75,10 @@ fn split(rng: &mut impl Rng, p: Momentum, t: f64, prm: &ToyParams, out: &mut Vec
     let t1 = draw_t(rng, t, prm.lambda);
     let t2 = draw_t(rng, (t.sqrt() - t1.sqrt()).powi(2), prm.lambda);
     let (m, m1, m2) = (t.sqrt(), t1.sqrt(), t2.sqrt());
-    let q = ((t - (m1 + m2).powi(2)) * (t - (m1 - m2).powi(2))).max(0.0).sqrt() / (2.0 * m);
+    let q = ((t - (m1 + m2).powi(2)) * (t - (m1 - m2).powi(2)))
+        .max(0.0)
+        .sqrt()
+        / (2.0 * m);
     let cos: f64 = rng.random_range(-1.0..1.0);
     let sin = (1.0 - cos * cos).sqrt();
     let phi: f64 = rng.random_range(0.0..std::f64::consts::TAU);

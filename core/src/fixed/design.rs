@@ -505,8 +505,10 @@ mod tests {
         d.internal.t_bits = 0;
         assert_eq!(d.validate().unwrap_err().problem, Problem::ZeroWidth);
         assert_eq!(d.validate().unwrap_err().key, "internal.t_bits");
-        let mut d = Design::default();
-        d.max_leaves = 13;
+        let d = Design {
+            max_leaves: 13,
+            ..Design::default()
+        };
         assert_eq!(d.validate().unwrap_err().key, "max_leaves");
         let mut d = Design::default();
         d.luts.angle = 512;

@@ -187,13 +187,15 @@ mod tests {
 
     #[test]
     fn saturates_drops_and_keeps_highest() {
-        let mut d = Design::default();
-        d.max_leaves = 2;
+        let mut d = Design {
+            max_leaves: 2,
+            ..Design::default()
+        };
         let leaves = [
-            [1.0, 0.01, 0.0, 0.0],   // pT rounds to zero: dropped
-            [1e9, 1e6, 0.0, 0.0],    // saturates pT
-            [10.0, 0.0, 5.0, 1e9],   // saturates eta
-            [3.0, 3.0, 0.0, 0.0],    // lowest of the rest: dropped
+            [1.0, 0.01, 0.0, 0.0],    // pT rounds to zero: dropped
+            [1e9, 1e6, 0.0, 0.0],     // saturates pT
+            [10.0, 0.0, 5.0, 1e9],    // saturates eta
+            [3.0, 3.0, 0.0, 0.0],     // lowest of the rest: dropped
             [-20.0, -20.0, 0.0, 0.0], // phi = pi, written as -pi
         ];
         let q = quantize_jet(&leaves, &d).unwrap();

@@ -154,8 +154,8 @@ impl<'a> FixedTrellis<'a> {
         let mut s_ij = [[0u64; MAX_FIXED_LEAVES]; MAX_FIXED_LEAVES];
         let period = 2 * d.input.angle_steps_per_pi as i64;
         let last = tab.cosh_m1.size as i64 - 1;
-        for j in 1..n {
-            for i in 0..j {
+        for (j, row) in s_ij.iter_mut().enumerate().take(n).skip(1) {
+            for (i, out) in row.iter_mut().enumerate().take(j) {
                 let (a, b) = (self.slot[i] as usize, self.slot[j] as usize);
                 let mut de = (jet.eta[a] as i64 - jet.eta[b] as i64).abs();
                 if de > last {
@@ -164,10 +164,11 @@ impl<'a> FixedTrellis<'a> {
                 }
                 let dp = (jet.phi[a] as i64 - jet.phi[b] as i64).rem_euclid(period);
                 let dp = dp.min(period - dp);
-                let angle = (tab.cosh_m1.vals[de as usize] + tab.one_m_cos.vals[dp as usize]) as u128;
+                let angle =
+                    (tab.cosh_m1.vals[de as usize] + tab.one_m_cos.vals[dp as usize]) as u128;
                 let pp = jet.pt[a] as u128 * jet.pt[b] as u128;
                 let s = round_shift_u128(pp * angle, tab.s_shift);
-                s_ij[j][i] = if s > tab.t_max as u128 {
+                *out = if s > tab.t_max as u128 {
                     self.ovf.hit(Stage::Pair);
                     tab.t_max
                 } else {
@@ -428,7 +429,13 @@ mod tests {
         while v.len() > 1 {
             v = v
                 .chunks(2)
-                .map(|c| if c.len() == 2 { t.max_star(c[0], c[1], o) } else { c[0] })
+                .map(|c| {
+                    if c.len() == 2 {
+                        t.max_star(c[0], c[1], o)
+                    } else {
+                        c[0]
+                    }
+                })
                 .collect();
         }
         v[0]

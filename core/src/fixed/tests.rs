@@ -158,13 +158,14 @@ fn solve(jet: &FixedJet) -> FixedResult {
 }
 
 fn jet_of(pt: &[u32], eta: &[i32], phi: &[i32]) -> FixedJet {
-    let mut j = FixedJet::default();
-    for k in 0..pt.len() {
-        j.pt[k] = pt[k];
-        j.eta[k] = eta[k];
-        j.phi[k] = phi[k];
-        j.valid |= 1 << k;
-    }
+    let n = pt.len();
+    let mut j = FixedJet {
+        valid: crate::mask::full(n),
+        ..FixedJet::default()
+    };
+    j.pt[..n].copy_from_slice(pt);
+    j.eta[..n].copy_from_slice(&eta[..n]);
+    j.phi[..n].copy_from_slice(&phi[..n]);
     j
 }
 
@@ -173,8 +174,10 @@ fn edge_inputs_do_not_panic_and_give_defined_results() {
     let d = Design::default();
     let n = d.max_leaves as usize;
     // All zero: every t is 0, nothing passes the cut.
-    let mut zero = FixedJet::default();
-    zero.valid = 0xff;
+    let zero = FixedJet {
+        valid: 0xff,
+        ..FixedJet::default()
+    };
     let r = solve(&zero);
     assert_eq!((r.n, r.map, r.log_z, r.count), (8, None, None, 0));
     // All max, identical: again t = 0 for every pair.
@@ -183,8 +186,12 @@ fn edge_inputs_do_not_panic_and_give_defined_results() {
     let r = solve(&jet_of(&vec![pmax; n], &vec![emax; n], &vec![719; n]));
     assert_eq!((r.map, r.count), (None, 0));
     // Max pT spread over extreme angles: saturation is counted, never silent.
-    let etas: vec::Vec<i32> = (0..n as i32).map(|k| if k % 2 == 0 { emax } else { -emax - 1 }).collect();
-    let phis: vec::Vec<i32> = (0..n as i32).map(|k| if k % 2 == 0 { -1024 } else { 1023 }).collect();
+    let etas: vec::Vec<i32> = (0..n as i32)
+        .map(|k| if k % 2 == 0 { emax } else { -emax - 1 })
+        .collect();
+    let phis: vec::Vec<i32> = (0..n as i32)
+        .map(|k| if k % 2 == 0 { -1024 } else { 1023 })
+        .collect();
     let r = solve(&jet_of(&vec![pmax; n], &etas, &phis));
     assert!(r.overflows.get(Stage::Angle) > 0);
     assert!(r.overflows.get(Stage::Pair) > 0 || r.overflows.get(Stage::SubsetT) > 0);
