@@ -376,13 +376,16 @@ impl Recurrence for FixedTrellis<'_> {
                         acc.map = Some(m);
                         acc.best = a;
                     }
-                    let c = ca.count as u128 * cb.count as u128 + acc.count as u128;
-                    acc.count = if c > tab.count_max as u128 {
+                    // Exact product and sum (checked), then saturation.
+                    let c = ca
+                        .count
+                        .checked_mul(cb.count)
+                        .and_then(|x| x.checked_add(acc.count))
+                        .filter(|&x| x <= tab.count_max);
+                    acc.count = c.unwrap_or_else(|| {
                         acc.ovf.hit(Stage::Count);
                         tab.count_max
-                    } else {
-                        c as u64
-                    };
+                    });
                     Some(tab.sat_score(psi + za + zb, Stage::Score, &mut acc.ovf))
                 }
                 None => None,
