@@ -128,9 +128,9 @@ impl Default for Design {
                 angle_steps_per_pi: 720,
             },
             internal: Internal {
-                angle_frac: 32,
-                t_bits: 32,
-                t_frac: 8,
+                angle_frac: 28,
+                t_bits: 36,
+                t_frac: 12,
                 sqrt_frac: 16,
                 log_frac: 16,
                 score_bits: 32,
