@@ -164,8 +164,7 @@ impl<'a> FixedTrellis<'a> {
                 }
                 let dp = (jet.phi[a] as i64 - jet.phi[b] as i64).rem_euclid(period);
                 let dp = dp.min(period - dp);
-                let angle =
-                    (tab.cosh_m1.vals[de as usize] + tab.one_m_cos.vals[dp as usize]) as u128;
+                let angle = (tab.cosh_m1.read(de as u64) + tab.one_m_cos.read(dp as u64)) as u128;
                 let pp = jet.pt[a] as u128 * jet.pt[b] as u128;
                 let s = round_shift_u128(pp * angle, tab.s_shift);
                 *out = if s > tab.t_max as u128 {

@@ -5,7 +5,7 @@
 //! Every table entry and constant is `round(value · 2^frac)` (round half away from zero, as
 //! `libm::round`), computed with `libm` so that the bits are the same on every build.
 
-use super::design::{Design, DesignError, MAX_LUT};
+use super::design::{Design, DesignError, Problem, MAX_LUT};
 use crate::math;
 use core::f64::consts::{LN_2, LOG2_E, PI};
 
@@ -38,36 +38,45 @@ pub const fn round_shift(x: i64, s: u32) -> i64 {
     }
 }
 
-/// A table of `len` entries (`len = 2^index_bits`, plus one end point when interpolated),
-/// read at an unsigned offset `d` as `y[j] + round_shift((y[j+1] − y[j]) · r, step_log2)` with
-/// `j = d >> step_log2`, `r = d mod 2^step_log2`.
+/// A table of `size` entries (a power of two, plus one end point when interpolated), read at
+/// an unsigned offset `d` as `y[j] + round_shift((y[j+1] − y[j]) · r, step_log2)` with
+/// `j = d >> step_log2`, `r = d mod 2^step_log2`. Entries are stored as `T` (`i32` for the
+/// log-domain tables, `i64` for the 40-bit angle words); arithmetic is in `i64`.
 #[derive(Clone, Debug)]
-pub struct Lut {
+pub struct Lut<T = i32> {
     /// Number of index positions (a power of two).
     pub size: usize,
     /// log2 of the input LSBs per entry (0: direct lookup, no interpolation).
     pub step_log2: u32,
     /// Entries; `size + 1` of them are used when `step_log2 > 0`.
-    pub vals: [i64; MAX_LUT + 1],
+    pub vals: [T; MAX_LUT + 1],
 }
 
-impl Lut {
-    fn build(size: u32, step_log2: u32, f: impl Fn(usize) -> i64) -> Lut {
+impl<T: Copy + Default + Into<i64> + TryFrom<i64>> Lut<T> {
+    fn build(
+        key: &'static str,
+        size: u32,
+        step_log2: u32,
+        f: impl Fn(usize) -> i64,
+    ) -> Result<Self, DesignError> {
         let size = size as usize;
-        let mut vals = [0i64; MAX_LUT + 1];
+        let mut vals = [T::default(); MAX_LUT + 1];
         let used = if step_log2 > 0 { size + 1 } else { size };
         for (j, v) in vals.iter_mut().enumerate().take(used) {
-            *v = f(j);
+            *v = T::try_from(f(j)).map_err(|_| DesignError {
+                key,
+                problem: Problem::Inconsistent("a table entry does not fit its word"),
+            })?;
         }
-        Lut {
+        Ok(Lut {
             size,
             step_log2,
             vals,
-        }
+        })
     }
 
     /// The used entries (what a ROM holds).
-    pub fn entries(&self) -> &[i64] {
+    pub fn entries(&self) -> &[T] {
         let used = if self.step_log2 > 0 {
             self.size + 1
         } else {
@@ -87,12 +96,13 @@ impl Lut {
     pub fn read(&self, d: u64) -> i64 {
         debug_assert!(d < self.span());
         let j = (d >> self.step_log2) as usize;
+        let y0: i64 = self.vals[j].into();
         if self.step_log2 == 0 {
-            return self.vals[j];
+            return y0;
         }
         let r = (d & ((1 << self.step_log2) - 1)) as i64;
-        let y0 = self.vals[j];
-        y0 + round_shift((self.vals[j + 1] - y0) * r, self.step_log2)
+        let y1: i64 = self.vals[j + 1].into();
+        y0 + round_shift((y1 - y0) * r, self.step_log2)
     }
 }
 
@@ -122,9 +132,9 @@ pub struct Tables {
     /// The design the tables were computed for.
     pub design: Design,
     /// `cosh(k π / steps) − 1`, k = |Δη| in LSBs, with `angle_frac` fractional bits.
-    pub cosh_m1: Lut,
+    pub cosh_m1: Lut<i64>,
     /// `1 − cos(k π / steps)`, k = |Δφ| in LSBs, with `angle_frac` fractional bits.
-    pub one_m_cos: Lut,
+    pub one_m_cos: Lut<i64>,
     /// `ln(1 + j / size)` (log format), interpolated with `ln_interp_bits`.
     pub ln: Lut,
     /// `ln(1 + e^{−d})` at `d = j · 2^step` (log format raw).
@@ -153,23 +163,23 @@ pub struct Tables {
     pub count_max: u64,
 }
 
-fn lambda_tables(d: &Design, lambda: f64) -> LambdaTables {
+fn lambda_tables(d: &Design, lambda: f64, key: &'static str) -> Result<LambdaTables, DesignError> {
     let g = d.internal.log_frac;
     let norm = -math::ln(-math::exp_m1(-lambda));
     let exp_step = g - d.luts.exp.trailing_zeros();
     let exp_size = d.luts.exp as f64;
-    let exp = Lut::build(d.luts.exp, exp_step, |j| {
+    let exp = Lut::build(key, d.luts.exp, exp_step, |j| {
         quantize(lambda * libm::exp2(j as f64 / exp_size), EXP_TABLE_FRAC)
-    });
+    })?;
     let c = math::ln(lambda * d.t_cut);
     let leaf_lo = quantize(c - LEAF_WINDOW_BELOW, g);
     let leaf_step = g + LEAF_WINDOW_LOG2 - d.luts.leaf.trailing_zeros();
-    let leaf = Lut::build(d.luts.leaf, leaf_step, |j| {
+    let leaf = Lut::build(key, d.luts.leaf, leaf_step, |j| {
         let l = libm::ldexp((leaf_lo + ((j as i64) << leaf_step)) as f64, -(g as i32));
         let x = lambda * d.t_cut * math::exp(-l);
         quantize(norm + math::ln(-math::exp_m1(-x)), g)
-    });
-    LambdaTables {
+    })?;
+    Ok(LambdaTables {
         lambda,
         exp,
         leaf,
@@ -177,7 +187,7 @@ fn lambda_tables(d: &Design, lambda: f64) -> LambdaTables {
         c_leaf: quantize(c, g),
         k_norm: quantize(norm, g),
         k_inner: quantize(norm + math::ln(lambda), g),
-    }
+    })
 }
 
 impl Tables {
@@ -188,25 +198,25 @@ impl Tables {
         let n = &d.internal;
         let g = n.log_frac;
         let steps = i.angle_steps_per_pi as f64;
-        let cosh_m1 = Lut::build(d.luts.angle, 0, |k| {
+        let cosh_m1 = Lut::build("internal.angle_frac", d.luts.angle, 0, |k| {
             let x = k as f64 * PI / steps;
             // cosh x − 1 = 2 sinh²(x/2), without cancellation at small x.
             let s = libm::sinh(x / 2.0);
             quantize(2.0 * s * s, n.angle_frac)
-        });
-        let one_m_cos = Lut::build(d.luts.angle, 0, |k| {
+        })?;
+        let one_m_cos = Lut::build("internal.angle_frac", d.luts.angle, 0, |k| {
             let s = libm::sin(k as f64 * PI / steps / 2.0);
             quantize(2.0 * s * s, n.angle_frac)
-        });
+        })?;
         let ln_size = d.luts.ln as f64;
-        let ln = Lut::build(d.luts.ln, d.luts.ln_interp_bits, |j| {
+        let ln = Lut::build("luts.ln", d.luts.ln, d.luts.ln_interp_bits, |j| {
             quantize(libm::log1p(j as f64 / ln_size), g)
-        });
+        })?;
         let corr_step = g + CORR_WINDOW_LOG2 - d.luts.corr.trailing_zeros();
-        let corr = Lut::build(d.luts.corr, corr_step, |j| {
+        let corr = Lut::build("luts.corr", d.luts.corr, corr_step, |j| {
             let x = libm::ldexp((j as u64) as f64, corr_step as i32 - g as i32);
             quantize(libm::log1p(math::exp(-x)), g)
-        });
+        })?;
         let t_cut_raw = libm::ceil(libm::ldexp(d.t_cut, n.t_frac as i32)) as u64;
         Ok(Tables {
             design: *d,
@@ -214,8 +224,8 @@ impl Tables {
             one_m_cos,
             ln,
             corr,
-            inner: lambda_tables(d, d.lambda),
-            root: lambda_tables(d, d.lambda_root),
+            inner: lambda_tables(d, d.lambda, "lambda")?,
+            root: lambda_tables(d, d.lambda_root, "lambda_root")?,
             ln2: quantize(LN_2, LN2_FRAC),
             log2e: quantize(LOG2_E, LOG2E_FRAC),
             k_4pi: quantize(-math::ln(4.0 * PI), g),
@@ -228,11 +238,14 @@ impl Tables {
         })
     }
 
-    /// Every ROM of the design by name, for the hardware generator and for listings.
-    pub fn roms(&self) -> [(&'static str, &Lut); 8] {
+    /// The two angle ROMs by name (40-bit words), for the hardware generator and listings.
+    pub fn angle_roms(&self) -> [(&'static str, &Lut<i64>); 2] {
+        [("cosh_m1", &self.cosh_m1), ("one_m_cos", &self.one_m_cos)]
+    }
+
+    /// Every log-domain ROM of the design by name, for the hardware generator and listings.
+    pub fn roms(&self) -> [(&'static str, &Lut); 6] {
         [
-            ("cosh_m1", &self.cosh_m1),
-            ("one_m_cos", &self.one_m_cos),
             ("ln", &self.ln),
             ("corr", &self.corr),
             ("exp_inner", &self.inner.exp),
