@@ -301,6 +301,40 @@ pub fn summarize(design_path: &Path, acc: &[JetAccuracy]) -> Value {
     Value::Object(m)
 }
 
+/// Every quantity's format under `d` (`{name: {bits, signed, frac, lsb}}`).
+pub fn formats(d: &Design) -> Value {
+    use jettrellis_core::fixed::Quantity;
+    Quantity::ALL
+        .iter()
+        .map(|q| {
+            let f = d.format(*q);
+            (
+                q.name().to_string(),
+                json!({"bits": f.bits, "signed": f.signed, "frac": f.frac, "lsb": f.lsb(), "unit": format!("{:?}", f.unit)}),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Every ROM's depth (entries) and interpolation step.
+pub fn roms(t: &Tables) -> Value {
+    let mut m = serde_json::Map::new();
+    for (name, l) in t.angle_roms() {
+        m.insert(
+            name.into(),
+            json!({"entries": l.entries().len(), "step_log2": l.step_log2}),
+        );
+    }
+    for (name, l) in t.roms() {
+        m.insert(
+            name.into(),
+            json!({"entries": l.entries().len(), "step_log2": l.step_log2}),
+        );
+    }
+    m.into()
+}
+
 /// Parses `KEY=a..b` (inclusive, integers).
 pub fn parse_sweep(s: &str) -> Result<(String, Vec<i64>)> {
     let (key, range) = s
@@ -333,6 +367,8 @@ pub fn run(args: &Args) -> Result<()> {
     let tables = Box::new(Tables::new(&d).map_err(|e| anyhow!("{}: {e}", args.design.display()))?);
     let acc = evaluate_all(&jets, &tables)?;
     let mut summary = summarize(&args.design, &acc);
+    summary["formats"] = formats(&d);
+    summary["roms"] = roms(&tables);
     let mut sweep_points = Vec::new();
     if let Some(s) = &args.sweep {
         let (key, values) = parse_sweep(s)?;
