@@ -253,6 +253,23 @@ impl<'a> FixedTrellis<'a> {
         }))
     }
 
+    /// ψ(A, B) of a split of a loaded jet (compacted numbering; `a`, `b` disjoint, non-empty),
+    /// with its saturation events: the per-split test vector of the hardware split units.
+    /// −∞ when `a ∪ b` is below the cut or either child has no finite tree.
+    pub fn split_psi(&self, a: Mask, b: Mask) -> (LogVal, Overflows) {
+        let mut ovf = Overflows::default();
+        let s = a | b;
+        let t = self.cells[s as usize].t;
+        if t < self.tab.t_cut_raw || t == 0 {
+            return (None, ovf);
+        }
+        if self.cells[a as usize].map.is_none() || self.cells[b as usize].map.is_none() {
+            return (None, ovf);
+        }
+        let v = self.psi(s, a, b, &mut ovf);
+        (v, ovf)
+    }
+
     /// ψ(A, B) of splitting `s = a ∪ b` (log format raw), or `None` (−∞) when the children
     /// are both inner and t_P2 = 0. `s` must have passed the cut.
     #[inline(always)]

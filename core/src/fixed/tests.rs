@@ -259,6 +259,42 @@ proptest! {
         prop_assert_eq!(r.map.is_some(), r.count > 0);
     }
 
+    /// The MAP tree is a valid hierarchy whose ψ sum is the MAP value, and no other split of
+    /// the root scores higher with the children's MAP values.
+    #[test]
+    fn map_tree_is_consistent(
+        n in 2usize..=8,
+        pt in proptest::collection::vec(8u32..1600, 8),
+        eta in proptest::collection::vec(-40i32..40, 8),
+        phi in proptest::collection::vec(-40i32..40, 8),
+    ) {
+        let t = tables();
+        let j = jet_of(&pt[..n], &eta[..n], &phi[..n]);
+        let mut cells = vec![FxCell::default(); 256];
+        let mut m = FixedTrellis::new(t, &mut cells).unwrap();
+        let r = m.solve(&j);
+        let mut nodes = [(0, 0); 7];
+        match m.map_tree(&mut nodes) {
+            None => prop_assert_eq!(r.count, 0),
+            Some(k) => {
+                prop_assert_eq!(k, n - 1);
+                prop_assert!(crate::tree::validate(n, &nodes[..k]).is_ok());
+                let sum: i64 = nodes[..k].iter().map(|&(s, a)| m.split_psi(a, s ^ a).0.unwrap()).sum();
+                prop_assert_eq!(Some(sum), r.map);
+                let root = crate::mask::full(n);
+                for (idx, a) in crate::mask::splits(root).enumerate() {
+                    let b = root ^ a;
+                    if let (Some(p), Some(ma), Some(mb)) = (m.split_psi(a, b).0, m.cell(a).map, m.cell(b).map) {
+                        let v = p + ma + mb;
+                        prop_assert!(v <= r.map.unwrap());
+                        let best_idx = crate::mask::splits(root).position(|x| x == m.cell(root).best).unwrap();
+                        prop_assert!(v < r.map.unwrap() || idx >= best_idx, "tie must go to the lower index");
+                    }
+                }
+            }
+        }
+    }
+
     /// A jet-like input (collimated constituents): the fixed model matches the float trellis on
     /// the same massless leaves.
     #[test]
