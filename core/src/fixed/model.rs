@@ -35,6 +35,10 @@ const LEVELS: usize = MAX_FIXED_LEAVES;
 #[derive(Clone, Copy, Debug)]
 pub struct FxAcc {
     skip: bool,
+    /// The parent's ln t, √t and λ set, hoisted out of the split loop.
+    ln_p: i64,
+    sqrt_p: u64,
+    root: bool,
     map: LogVal,
     best: Mask,
     count: u64,
@@ -266,22 +270,29 @@ impl<'a> FixedTrellis<'a> {
         if self.cells[a as usize].map.is_none() || self.cells[b as usize].map.is_none() {
             return (None, ovf);
         }
-        let v = self.psi(s, a, b, &mut ovf);
+        let p = &self.cells[s as usize];
+        let v = match p.ln_t {
+            Some(ln_p) => self.psi(s == self.root, ln_p, p.sqrt_t, a, b, &mut ovf),
+            None => None,
+        };
         (v, ovf)
     }
 
-    /// ψ(A, B) of splitting `s = a ∪ b` (log format raw), or `None` (−∞) when the children
-    /// are both inner and t_P2 = 0. `s` must have passed the cut.
+    /// ψ(A, B) of splitting `s = a ∪ b` (log format raw; the parent given by its ln t and √t),
+    /// or `None` (−∞) when the children are both inner and t_P2 = 0. `s` must have passed the
+    /// cut.
     #[inline(always)]
-    fn psi(&self, s: Mask, a: Mask, b: Mask, ovf: &mut Overflows) -> LogVal {
+    fn psi(
+        &self,
+        root: bool,
+        ln_p: i64,
+        sqrt_p: u64,
+        a: Mask,
+        b: Mask,
+        ovf: &mut Overflows,
+    ) -> LogVal {
         let tab = self.tab;
-        let lt = if s == self.root {
-            &tab.root
-        } else {
-            &tab.inner
-        };
-        let p = &self.cells[s as usize];
-        let ln_p = p.ln_t?;
+        let lt = if root { &tab.root } else { &tab.inner };
         let ca = &self.cells[a as usize];
         let cb = &self.cells[b as usize];
         let a_leaf = a & (a - 1) == 0;
@@ -300,7 +311,7 @@ impl<'a> FixedTrellis<'a> {
                 (cb, ca, false)
             };
             let parent = tab.density(lt, mx.ln_t?, ln_p, ovf);
-            let dd = p.sqrt_t.saturating_sub(mx.sqrt_t) as u128;
+            let dd = sqrt_p.saturating_sub(mx.sqrt_t) as u128;
             let tp2 = round_shift_u128(dd * dd, tab.sqrt_shift) as u64;
             let ln_p2 = tab.ln(tp2, tab.design.internal.t_frac);
             let child = if mn_leaf {
@@ -361,9 +372,12 @@ impl Recurrence for FixedTrellis<'_> {
 
     #[inline]
     fn begin(&self, s: Mask) -> FxAcc {
-        let t = self.cells[s as usize].t;
+        let c = &self.cells[s as usize];
         FxAcc {
-            skip: t < self.tab.t_cut_raw || t == 0,
+            skip: c.t < self.tab.t_cut_raw || c.t == 0,
+            ln_p: c.ln_t.unwrap_or(0),
+            sqrt_p: c.sqrt_t,
+            root: s == self.root,
             map: None,
             best: 0,
             count: 0,
@@ -379,33 +393,35 @@ impl Recurrence for FixedTrellis<'_> {
     }
 
     #[inline]
-    fn split(&self, acc: &mut FxAcc, s: Mask, a: Mask, b: Mask, _index: u32) {
+    fn split(&self, acc: &mut FxAcc, _s: Mask, a: Mask, b: Mask, _index: u32) {
         let tab = self.tab;
         let ca = &self.cells[a as usize];
         let cb = &self.cells[b as usize];
         let v = match (ca.map, cb.map, ca.log_z, cb.log_z) {
-            (Some(ma), Some(mb), Some(za), Some(zb)) => match self.psi(s, a, b, &mut acc.ovf) {
-                Some(psi) => {
-                    let m = tab.sat_score(psi + ma + mb, Stage::Score, &mut acc.ovf);
-                    // Strictly greater: a tie keeps the earlier (lower-index) split.
-                    if acc.map.is_none_or(|best| m > best) {
-                        acc.map = Some(m);
-                        acc.best = a;
+            (Some(ma), Some(mb), Some(za), Some(zb)) => {
+                match self.psi(acc.root, acc.ln_p, acc.sqrt_p, a, b, &mut acc.ovf) {
+                    Some(psi) => {
+                        let m = tab.sat_score(psi + ma + mb, Stage::Score, &mut acc.ovf);
+                        // Strictly greater: a tie keeps the earlier (lower-index) split.
+                        if acc.map.is_none_or(|best| m > best) {
+                            acc.map = Some(m);
+                            acc.best = a;
+                        }
+                        // Exact product and sum (checked), then saturation.
+                        let c = ca
+                            .count
+                            .checked_mul(cb.count)
+                            .and_then(|x| x.checked_add(acc.count))
+                            .filter(|&x| x <= tab.count_max);
+                        acc.count = c.unwrap_or_else(|| {
+                            acc.ovf.hit(Stage::Count);
+                            tab.count_max
+                        });
+                        Some(tab.sat_score(psi + za + zb, Stage::Score, &mut acc.ovf))
                     }
-                    // Exact product and sum (checked), then saturation.
-                    let c = ca
-                        .count
-                        .checked_mul(cb.count)
-                        .and_then(|x| x.checked_add(acc.count))
-                        .filter(|&x| x <= tab.count_max);
-                    acc.count = c.unwrap_or_else(|| {
-                        acc.ovf.hit(Stage::Count);
-                        tab.count_max
-                    });
-                    Some(tab.sat_score(psi + za + zb, Stage::Score, &mut acc.ovf))
+                    None => None,
                 }
-                None => None,
-            },
+            }
             _ => None,
         };
         acc.push_z(tab, v);
