@@ -493,6 +493,9 @@ mod tests {
                 .collect();
             let mut acc = FxAcc {
                 skip: false,
+                ln_p: 0,
+                sqrt_p: 0,
+                root: false,
                 map: None,
                 best: 0,
                 count: 0,
