@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod brute;
+pub mod fixed;
 pub mod ginkgo;
 pub mod mask;
 pub mod math;

@@ -21,6 +21,8 @@ pub enum Command {
     Cluster(crate::cluster::Args),
     /// Compare the trellis MAP, greedy, beam, kt, C/A, anti-kt and truth trees over a jets file.
     Compare(crate::compare::Args),
+    /// Compare the fixed-point golden model with the float trellis on the same quantized jets.
+    Accuracy(crate::accuracy::Args),
     /// Time the exact trellis per jet and per split for N = 4 … max.
     Bench(crate::bench::Args),
 }
@@ -32,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cluster(a) => crate::cluster::run(&a),
         Command::Compare(a) => crate::compare::run(&a),
         Command::Bench(a) => crate::bench::run(&a),
+        Command::Accuracy(a) => crate::accuracy::run(&a),
     }
 }
 

@@ -3,13 +3,16 @@
 //! Each subcommand lives in its own module with an `Args` struct (clap) and a `run` function;
 //! [`cli`] only dispatches.
 
+pub mod accuracy;
 pub mod baselines;
 pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod compare;
+pub mod design;
 pub mod io;
 pub mod jets;
 pub mod kt;
+pub mod plots;
 pub mod shower;
 pub mod trees;
