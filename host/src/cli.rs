@@ -19,6 +19,8 @@ pub enum Command {
     Cluster(crate::cluster::Args),
     /// Time the exact trellis per jet and per split for N = 4 … max.
     Bench(crate::bench::Args),
+    /// Run a quantized tagger bit-exact with hls4ml (or its float64 reference) over input rows.
+    Tag(crate::tag::Args),
 }
 
 /// Runs a parsed command line.
@@ -26,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Cluster(a) => crate::cluster::run(&a),
         Command::Bench(a) => crate::bench::run(&a),
+        Command::Tag(a) => crate::tag::run(&a),
     }
 }
 

@@ -8,4 +8,5 @@ pub mod cli;
 pub mod cluster;
 pub mod io;
 pub mod jets;
+pub mod tag;
 pub mod trees;
