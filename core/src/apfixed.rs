@@ -42,7 +42,8 @@ pub enum Overflow {
     Sat,
     /// Out-of-range values become zero.
     SatZero,
-    /// Clamp to the symmetric range `±(2^(W-1)-1)` (signed formats; like `Sat` for unsigned).
+    /// Clamp to the symmetric range `±(2^(W-1)-1)`, including an exact `-2^(W-1)` (signed
+    /// formats; like `Sat` for unsigned).
     SatSym,
 }
 
@@ -493,7 +494,14 @@ impl Format {
     }
 
     fn overflow_step(&self, r: Rounded) -> i128 {
-        let (lo, hi) = (self.min_mant(), self.max_mant());
+        let hi = self.max_mant();
+        // AP_SAT_SYM also moves an exact −2^(W−1) to −(2^(W−1)−1) (ap_fixed_base.h checks the
+        // low W−1 bits of a negative result), so its range is symmetric.
+        let lo = if self.overflow == Overflow::SatSym && self.signed {
+            -hi
+        } else {
+            self.min_mant()
+        };
         let in_range = r.fits && r.low >= lo && r.low <= hi;
         if in_range {
             return r.low;
@@ -501,20 +509,11 @@ impl Format {
         match self.overflow {
             Overflow::Wrap => self.wrap(r.low),
             Overflow::SatZero => 0,
-            Overflow::Sat => {
+            Overflow::Sat | Overflow::SatSym => {
                 if r.negative {
                     lo
                 } else {
                     hi
-                }
-            }
-            Overflow::SatSym => {
-                if !r.negative {
-                    hi
-                } else if self.signed {
-                    -hi
-                } else {
-                    0
                 }
             }
         }
