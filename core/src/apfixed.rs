@@ -78,7 +78,10 @@ impl Rounding {
 
     /// The `ap_fixed` spelling, e.g. `AP_RND`.
     pub fn name(self) -> &'static str {
-        ROUNDINGS.iter().find(|(r, _)| *r == self).map_or("", |(_, n)| n)
+        ROUNDINGS
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map_or("", |(_, n)| n)
     }
 }
 
@@ -93,7 +96,10 @@ impl Overflow {
 
     /// The `ap_fixed` spelling, e.g. `AP_SAT`.
     pub fn name(self) -> &'static str {
-        OVERFLOWS.iter().find(|(o, _)| *o == self).map_or("", |(_, n)| n)
+        OVERFLOWS
+            .iter()
+            .find(|(o, _)| *o == self)
+            .map_or("", |(_, n)| n)
     }
 }
 
@@ -142,9 +148,9 @@ impl fmt::Display for FormatError {
                 "quantization mode must be one of AP_TRN, AP_TRN_ZERO, AP_RND, AP_RND_ZERO, \
                  AP_RND_MIN_INF, AP_RND_INF, AP_RND_CONV",
             ),
-            FormatError::Overflow => f.write_str(
-                "overflow mode must be one of AP_WRAP, AP_SAT, AP_SAT_ZERO, AP_SAT_SYM",
-            ),
+            FormatError::Overflow => {
+                f.write_str("overflow mode must be one of AP_WRAP, AP_SAT, AP_SAT_ZERO, AP_SAT_SYM")
+            }
             FormatError::SatBits => {
                 f.write_str("saturation bits N (5th parameter) other than 0 are not supported")
             }
@@ -254,7 +260,14 @@ fn shr_floor(m: i128, s: u32) -> (i128, Dropped) {
         // |m| ≤ 2^127 ≤ 2^(s-1): a non-negative m drops below half, a negative one leaves
         // floor = -1 with remainder 2^s - |m| ≥ half.
         return if m >= 0 {
-            (0, if m == 0 { Dropped::Zero } else { Dropped::BelowHalf })
+            (
+                0,
+                if m == 0 {
+                    Dropped::Zero
+                } else {
+                    Dropped::BelowHalf
+                },
+            )
         } else if s == 128 && m == i128::MIN {
             (-1, Dropped::Half)
         } else {
@@ -455,7 +468,20 @@ impl Format {
     /// mode, then apply the overflow mode. Returns the mantissa.
     pub fn cast(&self, x: Exact) -> i128 {
         let shift = x.frac as i64 - self.frac_bits() as i64;
-        let r = if shift > 0 {
+        let r = if shift == 0 {
+            Rounded {
+                low: x.mant,
+                fits: true,
+                negative: x.mant < 0,
+            }
+        } else if shift > 0 && shift < 128 && self.rounding == Rounding::Trn {
+            let v = x.mant >> shift;
+            Rounded {
+                low: v,
+                fits: true,
+                negative: v < 0,
+            }
+        } else if shift > 0 {
             let s = shift.min(1 << 20) as u32;
             let (q, d) = shr_floor(x.mant, s);
             let neg = x.mant < 0;
@@ -570,12 +596,18 @@ mod tests {
         let f = Format::parse("ufixed<8, 0>").unwrap();
         assert!(!f.signed());
         assert_eq!(Format::parse("ap_fixed<65,6>"), Err(FormatError::Width));
-        assert_eq!(Format::parse("ap_fixed<16,6,AP_FOO>"), Err(FormatError::Rounding));
+        assert_eq!(
+            Format::parse("ap_fixed<16,6,AP_FOO>"),
+            Err(FormatError::Rounding)
+        );
         assert_eq!(
             Format::parse("ap_fixed<16,6,AP_RND,AP_BAR>"),
             Err(FormatError::Overflow)
         );
-        assert_eq!(Format::parse("ap_fixed<16>"), Err(FormatError::ParamCount(1)));
+        assert_eq!(
+            Format::parse("ap_fixed<16>"),
+            Err(FormatError::ParamCount(1))
+        );
         assert_eq!(Format::parse("ap_fixed<16,6"), Err(FormatError::Close));
         assert_eq!(Format::parse("int<16>"), Err(FormatError::Prefix));
         assert_eq!(

@@ -48,15 +48,25 @@ pub struct Dense<'a> {
     pub formats: DenseFormats,
 }
 
-/// How a product is brought to the accumulator's fractional bits on the fast path.
+/// How a product is brought to the accumulator's fractional bits on the fast path:
+/// `((x * w) + add) >> right << left`, a floor (AP_TRN) or half-up (AP_RND) shift, or an exact
+/// left shift.
 #[derive(Clone, Copy)]
-enum ProductStep {
-    /// Floor shift right (AP_TRN).
-    Floor(u32),
-    /// Add half, floor shift right (AP_RND).
-    Half(u32),
-    /// Exact shift left.
-    Left(u32),
+struct ProductStep {
+    add: i64,
+    right: u32,
+    left: u32,
+}
+
+/// The accumulator's overflow step on the fast path.
+#[derive(Clone, Copy)]
+enum AccStep {
+    /// Deferred to the end: wrapping commutes with the additions.
+    Wrap,
+    /// Clamp into `[lo, hi]` after each product and each addition (AP_SAT, AP_SAT_SYM).
+    Clamp(i64, i64),
+    /// Zero when outside `[lo, hi]` (AP_SAT_ZERO).
+    Zero(i64, i64),
 }
 
 impl<'a> Dense<'a> {
@@ -91,26 +101,55 @@ impl<'a> Dense<'a> {
         }
     }
 
-    /// With a wrapping accumulator, the per-step wraps commute with the additions (all is
-    /// arithmetic modulo 2^W), so sums can run in wrapping `i64` and wrap once at the end. That
-    /// needs exact `i64` products and a per-product rounding done by a shift.
-    fn fast_step(&self) -> Option<ProductStep> {
+    /// The fast path needs exact `i64` products (W_in + W_w ≤ 62) and a per-product rounding
+    /// done by a shift (AP_TRN, AP_RND, or no dropped bits). With a wrapping accumulator the
+    /// per-step wraps commute with the additions (all is arithmetic modulo 2^W), so sums run in
+    /// wrapping `i64` and wrap once at the end; a saturating one is applied at every step, which
+    /// needs the shifted product and the sum to stay exact in `i64` (W_acc ≤ 62).
+    fn fast_step(&self) -> Option<(ProductStep, AccStep)> {
         let f = &self.formats;
-        if f.accum.overflow() != Overflow::Wrap || f.input.width() + f.weight.width() > 62 {
+        let prod_w = f.input.width() + f.weight.width();
+        if prod_w > 62 {
             return None;
         }
-        let s = f.input.frac_bits() as i64 + f.weight.frac_bits() as i64
-            - f.accum.frac_bits() as i64;
-        match (s, f.accum.rounding()) {
-            (0, _) => Some(ProductStep::Left(0)),
-            (s, _) if s < 0 && -s < 63 => Some(ProductStep::Left((-s) as u32)),
-            (s, Rounding::Trn) if s > 0 => Some(ProductStep::Floor(s.min(63) as u32)),
-            (s, Rounding::Rnd) if s > 0 && s < 63 => Some(ProductStep::Half(s as u32)),
-            _ => None,
-        }
+        let s =
+            f.input.frac_bits() as i64 + f.weight.frac_bits() as i64 - f.accum.frac_bits() as i64;
+        let step = match (s, f.accum.rounding()) {
+            (0, _) => ProductStep {
+                add: 0,
+                right: 0,
+                left: 0,
+            },
+            (s, _) if s < 0 && -s < 63 => ProductStep {
+                add: 0,
+                right: 0,
+                left: (-s) as u32,
+            },
+            (s, Rounding::Trn) if s > 0 => ProductStep {
+                add: 0,
+                right: s.min(63) as u32,
+                left: 0,
+            },
+            (s, Rounding::Rnd) if s > 0 && s < 63 => ProductStep {
+                add: 1i64 << (s - 1),
+                right: s as u32,
+                left: 0,
+            },
+            _ => return None,
+        };
+        let (lo, hi) = (f.accum.min_mant() as i64, f.accum.max_mant() as i64);
+        let acc = match f.accum.overflow() {
+            Overflow::Wrap => AccStep::Wrap,
+            _ if f.accum.width() > 62 || prod_w + step.left > 62 => return None,
+            Overflow::Sat => AccStep::Clamp(lo, hi),
+            Overflow::SatSym if f.accum.signed() => AccStep::Clamp(-hi, hi),
+            Overflow::SatSym => AccStep::Clamp(lo, hi),
+            Overflow::SatZero => AccStep::Zero(lo, hi),
+        };
+        Some((step, acc))
     }
 
-    fn forward_fast(&self, step: ProductStep, x: &[i128], out: &mut [i128]) {
+    fn forward_fast(&self, (step, acc_step): (ProductStep, AccStep), x: &[i128], out: &mut [i128]) {
         const CHUNK: usize = 64;
         let f = &self.formats;
         let mut start = 0;
@@ -121,32 +160,47 @@ impl<'a> Dense<'a> {
             for (a, &b) in acc.iter_mut().zip(&self.bias[start..end]) {
                 *a = f.accum.convert(&f.bias, b as i128) as i64;
             }
-            for (i, &xi) in x.iter().enumerate() {
-                let xi = xi as i64;
-                let row = &self.weights[i * self.n_out + start..i * self.n_out + end];
-                match step {
-                    ProductStep::Floor(s) => {
-                        for (a, &w) in acc.iter_mut().zip(row) {
-                            *a = a.wrapping_add((xi * w) >> s);
-                        }
-                    }
-                    ProductStep::Half(s) => {
-                        let half = 1i64 << (s - 1);
-                        for (a, &w) in acc.iter_mut().zip(row) {
-                            *a = a.wrapping_add((xi * w + half) >> s);
-                        }
-                    }
-                    ProductStep::Left(s) => {
-                        for (a, &w) in acc.iter_mut().zip(row) {
-                            *a = a.wrapping_add((xi * w).wrapping_shl(s));
-                        }
-                    }
+            let rows =
+                (0..x.len()).map(|i| &self.weights[i * self.n_out + start..i * self.n_out + end]);
+            match acc_step {
+                AccStep::Wrap => accumulate(acc, x, rows, step, |a, p| a.wrapping_add(p), |p| p),
+                AccStep::Clamp(lo, hi) => {
+                    let c = move |v: i64| v.clamp(lo, hi);
+                    accumulate(acc, x, rows, step, move |a, p| c(a + p), c)
+                }
+                AccStep::Zero(lo, hi) => {
+                    let z = move |v: i64| if v < lo || v > hi { 0 } else { v };
+                    accumulate(acc, x, rows, step, move |a, p| z(a + p), z)
                 }
             }
             for (o, &a) in out[start..end].iter_mut().zip(acc.iter()) {
                 *o = f.result.convert(&f.accum, f.accum.wrap(a as i128));
             }
             start = end;
+        }
+    }
+}
+
+/// `acc[j] = add(acc[j], cast(step(x_i * w_ij)))` over the inputs in order; monomorphised per
+/// overflow mode so the inner loop has no branches on the mode.
+#[inline(always)]
+fn accumulate<'w>(
+    acc: &mut [i64],
+    x: &[i128],
+    rows: impl Iterator<Item = &'w [i64]>,
+    step: ProductStep,
+    add: impl Fn(i64, i64) -> i64,
+    cast: impl Fn(i64) -> i64,
+) {
+    let ProductStep {
+        add: half,
+        right,
+        left,
+    } = step;
+    for (&xi, row) in x.iter().zip(rows) {
+        let xi = xi as i64;
+        for (a, &w) in acc.iter_mut().zip(row) {
+            *a = add(*a, cast(((xi * w + half) >> right).wrapping_shl(left)));
         }
     }
 }
@@ -217,7 +271,9 @@ impl Sigmoid<'_> {
     /// Applies the sigmoid to each input mantissa.
     pub fn forward(&self, x: &[i128], out: &mut [i128]) {
         for (o, &v) in out.iter_mut().zip(x) {
-            *o = self.result.convert(&self.table_fmt, self.table[self.index(v)]);
+            *o = self
+                .result
+                .convert(&self.table_fmt, self.table[self.index(v)]);
         }
     }
 }

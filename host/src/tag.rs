@@ -147,7 +147,10 @@ impl At<'_> {
         }
         a.iter()
             .enumerate()
-            .map(|(i, x)| x.as_f64().ok_or_else(|| self.index(i).err("expected a number")))
+            .map(|(i, x)| {
+                x.as_f64()
+                    .ok_or_else(|| self.index(i).err("expected a number"))
+            })
             .collect()
     }
 }

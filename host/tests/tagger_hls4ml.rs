@@ -115,14 +115,22 @@ fn decimal_rounding_is_half_even_on_the_exact_value() {
 
 #[test]
 fn float_reference_is_close_to_keras_like_softmax() {
-    let model = Model::load(&data("jet_perlayer").join("model_raw.json"), false, platform_expf)
-        .unwrap();
+    let model = Model::load(
+        &data("jet_perlayer").join("model_raw.json"),
+        false,
+        platform_expf,
+    )
+    .unwrap();
     let rows = tag::read_rows(&data("jet_perlayer").join("inputs.json"), model.n_in).unwrap();
     let f = tag::run_rows(&model, &rows[..50], true).unwrap();
     let q = tag::run_rows(&model, &rows[..50], false).unwrap();
     for (a, b) in f.iter().zip(&q) {
         assert!((a.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-        let err: f64 = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        let err: f64 = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
         assert!(err < 0.25, "quantized {b:?} far from float {a:?}");
     }
 }
@@ -142,7 +150,11 @@ fn run_bad(model: &str) -> String {
     };
     let err = tag::run(&args).unwrap_err();
     assert!(!out.exists(), "partial output written");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "stray files");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "stray files"
+    );
     format!("{err:#}")
 }
 
@@ -163,8 +175,15 @@ const P: &str = r#"{"weight": "ap_fixed<8,3>", "bias": "ap_fixed<8,3>", "accum":
 
 #[test]
 fn bad_models_fail_with_file_and_field() {
-    let e = run_bad(&model_with(&format!("{},{}", dense(16, 8, P), dense(7, 5, P))));
-    assert!(e.contains("bad_model.json") && e.contains("layers[1].weights"), "{e}");
+    let e = run_bad(&model_with(&format!(
+        "{},{}",
+        dense(16, 8, P),
+        dense(7, 5, P)
+    )));
+    assert!(
+        e.contains("bad_model.json") && e.contains("layers[1].weights"),
+        "{e}"
+    );
     assert!(e.contains("expected 8 rows"), "{e}");
 
     let e = run_bad(&model_with(&format!(
@@ -175,14 +194,23 @@ fn bad_models_fail_with_file_and_field() {
 
     let bad = P.replace("ap_fixed<24,12>", "ap_fixd<24,12>");
     let e = run_bad(&model_with(&dense(16, 8, &bad)));
-    assert!(e.contains("layers[0].precision.accum") && e.contains("ap_fixd"), "{e}");
+    assert!(
+        e.contains("layers[0].precision.accum") && e.contains("ap_fixd"),
+        "{e}"
+    );
 
     let wide = P.replace("ap_fixed<24,12>", "ap_fixed<65,12>");
     let e = run_bad(&model_with(&dense(16, 8, &wide)));
-    assert!(e.contains("layers[0].precision.accum") && e.contains("1..=64"), "{e}");
+    assert!(
+        e.contains("layers[0].precision.accum") && e.contains("1..=64"),
+        "{e}"
+    );
 
     let e = run_bad(r#"{"input_precision": "ap_fixed<16,6,AP_RND,AP_NOPE>", "layers": []}"#);
-    assert!(e.contains("input_precision") && e.contains("overflow mode"), "{e}");
+    assert!(
+        e.contains("input_precision") && e.contains("overflow mode"),
+        "{e}"
+    );
 
     // A bias of the wrong length, and inputs whose width does not match the model.
     let short_bias = dense(16, 8, P).replace(
@@ -190,7 +218,10 @@ fn bad_models_fail_with_file_and_field() {
         r#""bias": [0.0]"#,
     );
     let e = run_bad(&model_with(&short_bias));
-    assert!(e.contains("layers[0].bias") && e.contains("expected 8 values"), "{e}");
+    assert!(
+        e.contains("layers[0].bias") && e.contains("expected 8 values"),
+        "{e}"
+    );
     let e = run_bad(&model_with(&dense(12, 8, P)));
     assert!(e.contains("inputs.json") && e.contains("inputs[0]"), "{e}");
 }
@@ -212,6 +243,9 @@ fn cli_exits_non_zero_on_a_bad_model() {
         .unwrap();
     assert!(!status.status.success());
     let err = String::from_utf8_lossy(&status.stderr);
-    assert!(err.contains("m.json") && err.contains("layers[0].type"), "{err}");
+    assert!(
+        err.contains("m.json") && err.contains("layers[0].type"),
+        "{err}"
+    );
     assert!(!out.exists());
 }
