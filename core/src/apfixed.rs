@@ -452,6 +452,7 @@ impl Format {
     }
 
     /// The value of mantissa `m` as an exact number.
+    #[inline]
     pub const fn exact(&self, m: i128) -> Exact {
         Exact {
             mant: m,
@@ -466,7 +467,31 @@ impl Format {
 
     /// Casts an exact value into this format: quantize to F fractional bits with the rounding
     /// mode, then apply the overflow mode. Returns the mantissa.
+    #[inline]
     pub fn cast(&self, x: Exact) -> i128 {
+        // Most casts in a network drop no bits or floor, and land in range: keep that short
+        // and inlinable.
+        let shift = x.frac as i64 - self.frac_bits() as i64;
+        if (0..64).contains(&shift) && (shift == 0 || self.rounding == Rounding::Trn) {
+            let v = x.mant >> shift;
+            if v >= self.lowest() && v <= self.max_mant() {
+                return v;
+            }
+        }
+        self.cast_general(x)
+    }
+
+    /// Smallest mantissa a cast can produce: `-max` under AP_SAT_SYM, else the minimum.
+    #[inline]
+    fn lowest(&self) -> i128 {
+        if self.overflow == Overflow::SatSym && self.signed {
+            -self.max_mant()
+        } else {
+            self.min_mant()
+        }
+    }
+
+    fn cast_general(&self, x: Exact) -> i128 {
         let shift = x.frac as i64 - self.frac_bits() as i64;
         let r = if shift == 0 {
             Rounded {
@@ -520,14 +545,9 @@ impl Format {
     }
 
     fn overflow_step(&self, r: Rounded) -> i128 {
-        let hi = self.max_mant();
         // AP_SAT_SYM also moves an exact −2^(W−1) to −(2^(W−1)−1) (ap_fixed_base.h checks the
         // low W−1 bits of a negative result), so its range is symmetric.
-        let lo = if self.overflow == Overflow::SatSym && self.signed {
-            -hi
-        } else {
-            self.min_mant()
-        };
+        let (lo, hi) = (self.lowest(), self.max_mant());
         let in_range = r.fits && r.low >= lo && r.low <= hi;
         if in_range {
             return r.low;
@@ -562,6 +582,7 @@ impl Format {
     }
 
     /// Casts a mantissa of format `from` into this format.
+    #[inline]
     pub fn convert(&self, from: &Format, m: i128) -> i128 {
         self.cast(from.exact(m))
     }

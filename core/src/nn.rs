@@ -163,14 +163,14 @@ impl<'a> Dense<'a> {
             let rows =
                 (0..x.len()).map(|i| &self.weights[i * self.n_out + start..i * self.n_out + end]);
             match acc_step {
-                AccStep::Wrap => accumulate(acc, x, rows, step, |a, p| a.wrapping_add(p), |p| p),
+                AccStep::Wrap => with_product(acc, x, rows, step, |a, p| a.wrapping_add(p), |p| p),
                 AccStep::Clamp(lo, hi) => {
                     let c = move |v: i64| v.clamp(lo, hi);
-                    accumulate(acc, x, rows, step, move |a, p| c(a + p), c)
+                    with_product(acc, x, rows, step, move |a, p| c(a + p), c)
                 }
                 AccStep::Zero(lo, hi) => {
                     let z = move |v: i64| if v < lo || v > hi { 0 } else { v };
-                    accumulate(acc, x, rows, step, move |a, p| z(a + p), z)
+                    with_product(acc, x, rows, step, move |a, p| z(a + p), z)
                 }
             }
             for (o, &a) in out[start..end].iter_mut().zip(acc.iter()) {
@@ -181,10 +181,10 @@ impl<'a> Dense<'a> {
     }
 }
 
-/// `acc[j] = add(acc[j], cast(step(x_i * w_ij)))` over the inputs in order; monomorphised per
-/// overflow mode so the inner loop has no branches on the mode.
+/// Picks the product step's loop, so that each (product step, overflow mode) pair gets its own
+/// branch-free inner loop.
 #[inline(always)]
-fn accumulate<'w>(
+fn with_product<'w>(
     acc: &mut [i64],
     x: &[i128],
     rows: impl Iterator<Item = &'w [i64]>,
@@ -197,10 +197,29 @@ fn accumulate<'w>(
         right,
         left,
     } = step;
+    if left > 0 {
+        accumulate(acc, x, rows, |p| p.wrapping_shl(left), add, cast)
+    } else if half > 0 {
+        accumulate(acc, x, rows, |p| (p + half) >> right, add, cast)
+    } else {
+        accumulate(acc, x, rows, |p| p >> right, add, cast)
+    }
+}
+
+/// `acc[j] = add(acc[j], cast(shift(x_i * w_ij)))` over the inputs in order.
+#[inline(always)]
+fn accumulate<'w>(
+    acc: &mut [i64],
+    x: &[i128],
+    rows: impl Iterator<Item = &'w [i64]>,
+    shift: impl Fn(i64) -> i64,
+    add: impl Fn(i64, i64) -> i64,
+    cast: impl Fn(i64) -> i64,
+) {
     for (&xi, row) in x.iter().zip(rows) {
         let xi = xi as i64;
         for (a, &w) in acc.iter_mut().zip(row) {
-            *a = add(*a, cast(((xi * w + half) >> right).wrapping_shl(left)));
+            *a = add(*a, cast(shift(xi * w)));
         }
     }
 }
