@@ -661,7 +661,7 @@ mod tests {
             "ap_fixed<12,5,AP_RND_CONV>",
         ] {
             let f = Format::parse(s).unwrap();
-            assert_eq!(alloc_free_display(&f, s), true);
+            assert!(alloc_free_display(&f, s), "{s}");
         }
     }
 

@@ -38,7 +38,7 @@ pub fn split_count(k: u32) -> u64 {
 
 /// Total number of split evaluations in a trellis over `n` leaves: `(3^n + 1)/2 − 2^n`.
 pub fn total_splits(n: u32) -> u64 {
-    (3u64.pow(n) + 1) / 2 - (1u64 << n)
+    3u64.pow(n).div_ceil(2) - (1u64 << n)
 }
 
 /// The splits `A` of `s` (with `B = s ∖ A`): `A` always holds the lowest leaf of `s`, `A ≠ s`,

@@ -169,14 +169,13 @@ pub fn solve_all(
     let small: Vec<Result<Option<TrellisRecord>>> = jets
         .par_iter()
         .map_init(Vec::new, |cells, j| {
-            let r = if j.jet.leaves.len() < PARALLEL_INSIDE_FROM {
+            if j.jet.leaves.len() < PARALLEL_INSIDE_FROM {
                 let r = solve_jet(j, defaults, samples, seed, cells, false).map(Some);
                 pb.inc(1);
                 r
             } else {
                 Ok(None)
-            };
-            r
+            }
         })
         .collect();
     let mut cells = Vec::new();

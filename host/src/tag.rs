@@ -132,7 +132,7 @@ impl At<'_> {
                 .as_u64()
                 .ok_or_else(|| at.err("expected a positive integer"))?,
         };
-        if !n.is_power_of_two() || n < 2 || n > MAX_TABLE_SIZE {
+        if !n.is_power_of_two() || !(2..=MAX_TABLE_SIZE).contains(&n) {
             return Err(at.err(format!(
                 "table size {n} must be a power of two in 2..={MAX_TABLE_SIZE}"
             )));
