@@ -63,6 +63,9 @@ struct ProductStep {
 enum AccStep {
     /// Deferred to the end: wrapping commutes with the additions.
     Wrap,
+    /// As `Wrap`, in `i32` lanes (which vectorise): products, shifts and sums are exact modulo
+    /// 2^32, and W_acc ≤ 32.
+    Wrap32,
     /// Clamp into `[lo, hi]` after each product and each addition (AP_SAT, AP_SAT_SYM).
     Clamp(i64, i64),
     /// Zero when outside `[lo, hi]` (AP_SAT_ZERO).
@@ -138,7 +141,15 @@ impl<'a> Dense<'a> {
             _ => return None,
         };
         let (lo, hi) = (f.accum.min_mant() as i64, f.accum.max_mant() as i64);
+        // Products fit in i32 when |x·w| < 2^31 (a signed W-bit input has |x| ≤ 2^(W−1)), with
+        // room for the rounding half.
+        let in_bits = f.input.width() + !f.input.signed() as u32;
+        let narrow = in_bits + f.weight.width() <= 32
+            && step.right <= 30
+            && step.left < 32
+            && f.accum.width() <= 32;
         let acc = match f.accum.overflow() {
+            Overflow::Wrap if narrow => AccStep::Wrap32,
             Overflow::Wrap => AccStep::Wrap,
             _ if f.accum.width() > 62 || prod_w + step.left > 62 => return None,
             Overflow::Sat => AccStep::Clamp(lo, hi),
@@ -163,6 +174,25 @@ impl<'a> Dense<'a> {
             let rows =
                 (0..x.len()).map(|i| &self.weights[i * self.n_out + start..i * self.n_out + end]);
             match acc_step {
+                AccStep::Wrap32 => {
+                    let mut acc32 = [0i32; CHUNK];
+                    let acc32 = &mut acc32[..end - start];
+                    for (n, &a) in acc32.iter_mut().zip(acc.iter()) {
+                        *n = a as i32;
+                    }
+                    let ProductStep { add, right, left } = step;
+                    let half = add as i32;
+                    if left > 0 {
+                        accumulate32(acc32, x, rows, |p| p.wrapping_shl(left));
+                    } else if half > 0 {
+                        accumulate32(acc32, x, rows, |p| (p + half) >> right);
+                    } else {
+                        accumulate32(acc32, x, rows, |p| p >> right);
+                    }
+                    for (a, &n) in acc.iter_mut().zip(acc32.iter()) {
+                        *a = n as i64;
+                    }
+                }
                 AccStep::Wrap => with_product(acc, x, rows, step, |a, p| a.wrapping_add(p), |p| p),
                 AccStep::Clamp(lo, hi) => {
                     let c = move |v: i64| v.clamp(lo, hi);
@@ -177,6 +207,22 @@ impl<'a> Dense<'a> {
                 *o = f.result.convert(&f.accum, f.accum.wrap(a as i128));
             }
             start = end;
+        }
+    }
+}
+
+/// `acc[j] += shift(x_i * w_ij)` modulo 2^32 over the inputs in order.
+#[inline(always)]
+fn accumulate32<'w>(
+    acc: &mut [i32],
+    x: &[i128],
+    rows: impl Iterator<Item = &'w [i64]>,
+    shift: impl Fn(i32) -> i32,
+) {
+    for (&xi, row) in x.iter().zip(rows) {
+        let xi = xi as i32;
+        for (a, &w) in acc.iter_mut().zip(row) {
+            *a = a.wrapping_add(shift(xi.wrapping_mul(w as i32)));
         }
     }
 }
