@@ -404,6 +404,14 @@ impl Format {
         self.signed || self.width < 64
     }
 
+    /// Whether every value of `other` is a value of this format, so a cast from it is the
+    /// identity on mantissas.
+    pub fn holds(&self, other: &Format) -> bool {
+        self.frac_bits() == other.frac_bits()
+            && self.lowest() <= other.min_mant()
+            && self.max_mant() >= other.max_mant()
+    }
+
     /// Fractional bits F = W − I (may be negative).
     pub const fn frac_bits(&self) -> i32 {
         self.width as i32 - self.int_bits

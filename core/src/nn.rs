@@ -42,6 +42,9 @@ pub struct Dense<'a> {
     pub n_out: usize,
     /// Weight mantissas, row-major `[n_in][n_out]`.
     pub weights: &'a [i64],
+    /// The same mantissas as `i32` when the weight format has W ≤ 32, else empty: the 32-bit
+    /// path reads four lanes per vector from these instead of two.
+    pub weights_i32: &'a [i32],
     /// Bias mantissas.
     pub bias: &'a [i64],
     /// Formats.
@@ -180,14 +183,13 @@ impl<'a> Dense<'a> {
                     for (n, &a) in acc32.iter_mut().zip(acc.iter()) {
                         *n = a as i32;
                     }
-                    let ProductStep { add, right, left } = step;
-                    let half = add as i32;
-                    if left > 0 {
-                        accumulate32(acc32, x, rows, |p| p.wrapping_shl(left));
-                    } else if half > 0 {
-                        accumulate32(acc32, x, rows, |p| (p + half) >> right);
+                    if self.weights_i32.len() == self.weights.len() {
+                        let rows = (0..x.len()).map(|i| {
+                            &self.weights_i32[i * self.n_out + start..i * self.n_out + end]
+                        });
+                        with_product32(acc32, x, rows, step);
                     } else {
-                        accumulate32(acc32, x, rows, |p| p >> right);
+                        with_product32(acc32, x, rows, step);
                     }
                     for (a, &n) in acc.iter_mut().zip(acc32.iter()) {
                         *a = n as i64;
@@ -211,18 +213,56 @@ impl<'a> Dense<'a> {
     }
 }
 
-/// `acc[j] += shift(x_i * w_ij)` modulo 2^32 over the inputs in order.
+/// Mantissa storage the 32-bit path reads (the values fit in `i32` there).
+trait Lane: Copy {
+    fn lane(self) -> i32;
+}
+
+impl Lane for i64 {
+    #[inline(always)]
+    fn lane(self) -> i32 {
+        self as i32
+    }
+}
+
+impl Lane for i32 {
+    #[inline(always)]
+    fn lane(self) -> i32 {
+        self
+    }
+}
+
+/// Picks the 32-bit loop for the product step.
 #[inline(always)]
-fn accumulate32<'w>(
+fn with_product32<'w, W: Lane + 'w>(
     acc: &mut [i32],
     x: &[i128],
-    rows: impl Iterator<Item = &'w [i64]>,
+    rows: impl Iterator<Item = &'w [W]>,
+    step: ProductStep,
+) {
+    let ProductStep { add, right, left } = step;
+    let half = add as i32;
+    if left > 0 {
+        accumulate32(acc, x, rows, |p| p.wrapping_shl(left));
+    } else if half > 0 {
+        accumulate32(acc, x, rows, |p| (p + half) >> right);
+    } else {
+        accumulate32(acc, x, rows, |p| p >> right);
+    }
+}
+
+/// `acc[j] += shift(x_i * w_ij)` modulo 2^32 over the inputs in order.
+#[inline(always)]
+fn accumulate32<'w, W: Lane + 'w>(
+    acc: &mut [i32],
+    x: &[i128],
+    rows: impl Iterator<Item = &'w [W]>,
     shift: impl Fn(i32) -> i32,
 ) {
     for (&xi, row) in x.iter().zip(rows) {
         let xi = xi as i32;
         for (a, &w) in acc.iter_mut().zip(row) {
-            *a = a.wrapping_add(shift(xi.wrapping_mul(w as i32)));
+            *a = a.wrapping_add(shift(xi.wrapping_mul(w.lane())));
         }
     }
 }
@@ -272,6 +312,12 @@ fn accumulate<'w>(
 
 /// ReLU (§4): `x > 0 ? result(x) : 0`.
 pub fn relu(input: &Format, result: &Format, x: &[i128], out: &mut [i128]) {
+    if result.holds(input) {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = v.max(0);
+        }
+        return;
+    }
     for (o, &v) in out.iter_mut().zip(x) {
         *o = if v > 0 { result.convert(input, v) } else { 0 };
     }

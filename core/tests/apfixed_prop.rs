@@ -181,10 +181,13 @@ proptest! {
 
     #[test]
     fn dense_fast_path_equals_exact_evaluation((formats, weights, bias, x, n_out) in dense_case()) {
-        let d = Dense { n_in: x.len(), n_out, weights: &weights, bias: &bias, formats };
-        let (mut a, mut b) = (vec![0i128; n_out], vec![0i128; n_out]);
+        let narrow: Vec<i32> = weights.iter().map(|&w| w as i32).collect();
+        let d = Dense { n_in: x.len(), n_out, weights: &weights, weights_i32: &[], bias: &bias, formats };
+        let (mut a, mut b, mut c) = (vec![0i128; n_out], vec![0i128; n_out], vec![0i128; n_out]);
         d.forward(&x, &mut a);
         d.forward_exact(&x, &mut b);
-        prop_assert_eq!(a, b);
+        Dense { weights_i32: &narrow, ..d }.forward(&x, &mut c);
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(&c, &b);
     }
 }

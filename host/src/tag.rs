@@ -55,6 +55,7 @@ enum OwnedLayer {
         n_in: usize,
         n_out: usize,
         weights: Vec<i64>,
+        weights_i32: Vec<i32>,
         bias: Vec<i64>,
         weights_f64: Vec<f64>,
         bias_f64: Vec<f64>,
@@ -242,7 +243,13 @@ impl Model {
                     }
                     let bias_f64 = at.field("bias").numbers(at.get(lv, "bias")?, n_out)?;
                     let q = |f: &Format, x: f64| quantize_weight(f, x, decimal_weights);
-                    let weights = weights_f64.iter().map(|&x| q(&formats.weight, x)).collect();
+                    let weights: Vec<i64> =
+                        weights_f64.iter().map(|&x| q(&formats.weight, x)).collect();
+                    let weights_i32 = if formats.weight.width() <= 32 {
+                        weights.iter().map(|&w| w as i32).collect()
+                    } else {
+                        Vec::new()
+                    };
                     let bias = bias_f64.iter().map(|&x| q(&formats.bias, x)).collect();
                     n_in = n_in.or(Some(rows.len()));
                     width = Some(n_out);
@@ -250,6 +257,7 @@ impl Model {
                         n_in: rows.len(),
                         n_out,
                         weights,
+                        weights_i32,
                         bias,
                         weights_f64,
                         bias_f64,
@@ -329,6 +337,7 @@ impl Model {
                     n_in,
                     n_out,
                     weights,
+                    weights_i32,
                     bias,
                     formats,
                     ..
@@ -336,6 +345,7 @@ impl Model {
                     n_in: *n_in,
                     n_out: *n_out,
                     weights,
+                    weights_i32,
                     bias,
                     formats: *formats,
                 }),
