@@ -362,14 +362,12 @@ impl Sigmoid<'_> {
         // x * N / 16 = m * 2^(log2 N − 4 − F).
         let k = n.trailing_zeros() as i64 - 4 - self.input.frac_bits() as i64;
         let mag = x.unsigned_abs();
-        let t = if k >= 0 {
-            if k >= 64 || mag >> (127 - k) != 0 {
-                u128::MAX >> 1
-            } else {
-                mag << k
-            }
-        } else if -k >= 128 {
+        // |x| * N / 16 truncated; only its low 32 bits matter below, and shifting left keeps
+        // them exact even when high bits fall off.
+        let t = if k >= 128 || -k >= 128 {
             0
+        } else if k >= 0 {
+            mag << k
         } else {
             mag >> (-k)
         };
@@ -664,4 +662,56 @@ pub fn forward_f64(
         }
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_index_truncates_toward_zero() {
+        let table = [0i128; 1024];
+        let s = Sigmoid {
+            input: Format::fixed(16, 6),
+            table_fmt: Format::fixed(18, 8),
+            result: Format::fixed(16, 6),
+            table: &table,
+        };
+        // One grid step is 16/N = 1/64 = 16 input LSBs.
+        assert_eq!(s.index(-1), 512);
+        assert_eq!(s.index(1), 512);
+        assert_eq!(s.index(-17), 511);
+        assert_eq!(s.index(17), 513);
+        assert_eq!(s.index(-32768), 0);
+        assert_eq!(s.index(32767), 1023);
+    }
+
+    #[test]
+    fn softmax_difference_wraps() {
+        let t = Format::fixed(18, 8).with_modes(Rounding::Rnd, Overflow::Sat);
+        let f = SoftmaxFormats {
+            input: Format::fixed(16, 6),
+            exp_table: t,
+            inv_table: t,
+            inv_input: t,
+            accum: Format::fixed(16, 6),
+            result: Format::fixed(16, 6),
+        };
+        let (mut e, mut inv) = ([0i128; 1024], [0i128; 1024]);
+        softmax_exp_table(&f, libm_expf, &mut e);
+        softmax_inv_table(&f, &mut inv);
+        let sm = Softmax {
+            formats: f,
+            exp_table: &e,
+            inv_table: &inv,
+        };
+        let mut out = [0i128; 2];
+        // 31 − (−1) = 32 wraps to 0 in ap_ufixed<15,5>: both get e^0, so both get 1/2.
+        sm.forward(&[31 << 10, -1 << 10], &mut out);
+        assert_eq!(out[0], out[1]);
+        assert_eq!(out[0], 512);
+        // 31 − (−0.5) = 31.5 does not wrap: the small one gets nearly nothing.
+        sm.forward(&[31 << 10, -512], &mut out);
+        assert_eq!(out, [1024, 0]);
+    }
 }
