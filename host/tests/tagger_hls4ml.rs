@@ -62,6 +62,40 @@ fn vectors_cover_the_edge_cases() {
     assert!(rows.iter().flatten().any(|&x| x.abs() >= 32.0));
     let want = expected("jet_default");
     assert!(want.iter().any(|r| r.contains(&1.0) && r.contains(&0.0)));
+    // Exact half-LSB ties of the <16,6> input.
+    assert!(rows
+        .iter()
+        .flatten()
+        .any(|&x| (x * 1024.0).fract().abs() == 0.5));
+    // Accumulator overflow: the first layer gives other results with a wider accumulator.
+    let model = Model::load(
+        &data("jet_default").join("model.json"),
+        false,
+        platform_expf,
+    )
+    .unwrap();
+    let layers = model.layers();
+    let nn::Layer::Dense(d) = layers[0] else {
+        panic!("first layer is not dense")
+    };
+    let wide = jettrellis_core::apfixed::Format::fixed(40, 30);
+    let mut wider = d;
+    wider.formats.accum = wide;
+    wider.formats.result = wide;
+    let overflowing = rows
+        .iter()
+        .filter(|r| {
+            let x: Vec<i128> = r
+                .iter()
+                .map(|&v| model.input.from_f64(v).unwrap())
+                .collect();
+            let (mut a, mut b) = ([0i128; 64], [0i128; 64]);
+            d.forward(&x, &mut a);
+            wider.forward(&x, &mut b);
+            a != b
+        })
+        .count();
+    assert!(overflowing > 10, "{overflowing}");
 }
 
 #[test]
