@@ -480,10 +480,20 @@ impl Format {
         // Most casts in a network drop no bits or floor, and land in range: keep that short
         // and inlinable.
         let shift = x.frac as i64 - self.frac_bits() as i64;
-        if (0..64).contains(&shift) && (shift == 0 || self.rounding == Rounding::Trn) {
-            let v = x.mant >> shift;
+        let exact = if (0..64).contains(&shift) && (shift == 0 || self.rounding == Rounding::Trn) {
+            Some(x.mant >> shift)
+        } else if (-63..0).contains(&shift) && x.mant as i64 as i128 == x.mant {
+            // |mant| < 2^63 and k < 64: the shifted value is exact in i128.
+            Some(x.mant << -shift)
+        } else {
+            None
+        };
+        if let Some(v) = exact {
             if v >= self.lowest() && v <= self.max_mant() {
                 return v;
+            }
+            if self.overflow == Overflow::Wrap {
+                return self.wrap(v);
             }
         }
         self.cast_general(x)
