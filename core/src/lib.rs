@@ -6,11 +6,13 @@
 #![no_std]
 #![deny(missing_docs)]
 
+pub mod apfixed;
 pub mod brute;
 pub mod fixed;
 pub mod ginkgo;
 pub mod mask;
 pub mod math;
+pub mod nn;
 pub mod recurrence;
 pub mod sample;
 pub mod tree;

@@ -25,6 +25,8 @@ pub enum Command {
     Accuracy(crate::accuracy::Args),
     /// Time the exact trellis per jet and per split for N = 4 … max.
     Bench(crate::bench::Args),
+    /// Run a quantized tagger bit-exact with hls4ml (or its float64 reference) over input rows.
+    Tag(crate::tag::Args),
 }
 
 /// Runs a parsed command line.
@@ -35,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(a) => crate::compare::run(&a),
         Command::Bench(a) => crate::bench::run(&a),
         Command::Accuracy(a) => crate::accuracy::run(&a),
+        Command::Tag(a) => crate::tag::run(&a),
     }
 }
 

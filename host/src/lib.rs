@@ -15,4 +15,5 @@ pub mod jets;
 pub mod kt;
 pub mod plots;
 pub mod shower;
+pub mod tag;
 pub mod trees;
