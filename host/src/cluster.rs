@@ -47,15 +47,9 @@ pub struct Args {
     /// Output JSONL file (default: stdout). Written atomically.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// λ of every split below the root (a jet's own `lambda` overrides it).
-    #[arg(long, default_value_t = 1.5)]
-    pub lambda: f64,
-    /// λ of the root split (a jet's own `lambda_root` overrides it).
-    #[arg(long, default_value_t = 1.5)]
-    pub lambda_root: f64,
-    /// Mass² cut in GeV² (a jet's own `t_cut` overrides it).
-    #[arg(long, default_value_t = 16.0)]
-    pub t_cut: f64,
+    /// Likelihood parameters.
+    #[command(flatten)]
+    pub likelihood: crate::jets::LikelihoodArgs,
     /// Posterior tree samples to draw per jet.
     #[arg(long, default_value_t = 0)]
     pub samples: usize,
@@ -222,14 +216,7 @@ pub fn solve_all(
 
 /// Runs `jettrellis cluster`.
 pub fn run(args: &Args) -> Result<()> {
-    let defaults = GinkgoParams {
-        lambda: args.lambda,
-        lambda_root: args.lambda_root,
-        t_cut: args.t_cut,
-    };
-    defaults
-        .validate()
-        .map_err(|e| anyhow::anyhow!("command line: {e}"))?;
+    let defaults = args.likelihood.params()?;
     let jets = read_jets(&args.jets)?;
     match args.algo {
         Algo::Trellis => write_records(

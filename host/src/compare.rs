@@ -6,7 +6,7 @@ use crate::cluster::{self, Algo};
 use crate::jets::read_jets;
 use crate::{io, trees};
 use anyhow::{Context, Result};
-use jettrellis_core::{GinkgoParams, Mask};
+use jettrellis_core::Mask;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -25,15 +25,9 @@ pub struct Args {
     /// Radius R of kt, C/A and anti-kt.
     #[arg(long, default_value_t = baselines::DEFAULT_RADIUS)]
     pub radius: f64,
-    /// λ of every split below the root (a jet's own `lambda` overrides it).
-    #[arg(long, default_value_t = 1.5)]
-    pub lambda: f64,
-    /// λ of the root split (a jet's own `lambda_root` overrides it).
-    #[arg(long, default_value_t = 1.5)]
-    pub lambda_root: f64,
-    /// Mass² cut in GeV² (a jet's own `t_cut` overrides it).
-    #[arg(long, default_value_t = 16.0)]
-    pub t_cut: f64,
+    /// Likelihood parameters.
+    #[command(flatten)]
+    pub likelihood: crate::jets::LikelihoodArgs,
     /// Print the table as JSON.
     #[arg(long)]
     pub json: bool,
@@ -98,14 +92,7 @@ fn row(algo: &str, v: &[Scored]) -> Row {
 
 /// Computes the table for a jets file.
 pub fn compare(args: &Args) -> Result<Vec<Row>> {
-    let defaults = GinkgoParams {
-        lambda: args.lambda,
-        lambda_root: args.lambda_root,
-        t_cut: args.t_cut,
-    };
-    defaults
-        .validate()
-        .map_err(|e| anyhow::anyhow!("command line: {e}"))?;
+    let defaults = args.likelihood.params()?;
     let opts = Options::new(args.beam_width, args.radius)?;
     let jets = read_jets(&args.jets)?;
     let name = args.jets.display().to_string();

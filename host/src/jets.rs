@@ -65,6 +65,35 @@ impl SourcedJet {
     }
 }
 
+/// The Ginkgo likelihood flags shared by every command that scores trees; a jet's own
+/// `lambda`, `lambda_root` and `t_cut` override them.
+#[derive(Clone, Debug, clap::Args)]
+pub struct LikelihoodArgs {
+    /// λ of every split below the root (a jet's own `lambda` overrides it).
+    #[arg(long, default_value_t = 1.5)]
+    pub lambda: f64,
+    /// λ of the root split (a jet's own `lambda_root` overrides it).
+    #[arg(long, default_value_t = 1.5)]
+    pub lambda_root: f64,
+    /// Mass² cut in GeV² (a jet's own `t_cut` overrides it).
+    #[arg(long, default_value_t = 16.0)]
+    pub t_cut: f64,
+}
+
+impl LikelihoodArgs {
+    /// The parameters, checked.
+    pub fn params(&self) -> Result<GinkgoParams> {
+        let p = GinkgoParams {
+            lambda: self.lambda,
+            lambda_root: self.lambda_root,
+            t_cut: self.t_cut,
+        };
+        p.validate()
+            .map_err(|e| anyhow::anyhow!("command line: {e}"))?;
+        Ok(p)
+    }
+}
+
 /// How far below zero `E² − |p|²` may fall, relative to `E²`, before a leaf is called
 /// unphysical: float rounding of a massless leaf stays far inside it.
 pub const MASS_TOLERANCE: f64 = 1e-9;
