@@ -149,19 +149,18 @@ impl<T: Copy> Lane<T> {
     }
 }
 
-/// The children's values of a batch of splits, laid out for vector loops.
+/// The values of a batch of finite splits, laid out for vector loops. The children are already
+/// ordered by mass² (`max`/`min`), and a split with a leaf child carries its weight in `w_leaf`.
 struct Batch {
     a: Lane<Mask>,
-    ta: Lane<f64>,
-    tb: Lane<f64>,
-    sa: Lane<f64>,
-    sb: Lane<f64>,
+    t_max: Lane<f64>,
+    t_min: Lane<f64>,
+    sqrt_max: Lane<f64>,
     za: Lane<f64>,
     zb: Lane<f64>,
     ma: Lane<f64>,
     mb: Lane<f64>,
-    ca: Lane<u128>,
-    cb: Lane<u128>,
+    w_leaf: Lane<f64>,
 }
 
 impl Batch {
@@ -169,16 +168,14 @@ impl Batch {
     fn new() -> Self {
         Batch {
             a: Lane::new(),
-            ta: Lane::new(),
-            tb: Lane::new(),
-            sa: Lane::new(),
-            sb: Lane::new(),
+            t_max: Lane::new(),
+            t_min: Lane::new(),
+            sqrt_max: Lane::new(),
             za: Lane::new(),
             zb: Lane::new(),
             ma: Lane::new(),
             mb: Lane::new(),
-            ca: Lane::new(),
-            cb: Lane::new(),
+            w_leaf: Lane::new(),
         }
     }
 }
@@ -403,10 +400,9 @@ impl<'a> GinkgoTrellis<'a> {
         }
     }
 
-    /// Folds a batch of splits in linear mode. The first loop is branch-free and vectorizes:
-    /// it computes the weight of every split whose children are both inner clusters. Splits
-    /// with a leaf child (at most |S| of the 2^(|S|−1) − 1) take the scalar second loop, which
-    /// also accumulates in split order.
+    /// Folds a batch of finite splits in linear mode. The first loop is branch-free and
+    /// vectorizes: the weight of each split (inner children: [`Self::inner_weight`]; a leaf
+    /// child: the weight `gather` computed). The second adds up in split order.
     #[inline(always)]
     fn flush_linear(&self, acc: &mut Acc, s: Mask, batch: &Batch, len: usize) {
         let p = &self.cells[s as usize];
@@ -418,41 +414,24 @@ impl<'a> GinkgoTrellis<'a> {
         // first loop sets `zz` and `mm` for the same indices before the second reads them.
         unsafe {
             for i in 0..len {
-                let (ta, tb) = (batch.ta.get(i), batch.tb.get(i));
-                let a_heavier = ta >= tb;
-                let t_max = if a_heavier { ta } else { tb };
-                let t_min = if a_heavier { tb } else { ta };
-                let sqrt_max = if a_heavier {
-                    batch.sa.get(i)
+                let t_min = batch.t_min.get(i);
+                let (w_inner, _) = Self::inner_weight(
+                    k_inner,
+                    wt.lambda,
+                    p,
+                    batch.t_max.get(i),
+                    t_min,
+                    batch.sqrt_max.get(i),
+                );
+                let w = if t_min > 0.0 {
+                    w_inner
                 } else {
-                    batch.sb.get(i)
+                    batch.w_leaf.get(i)
                 };
-                let (w, t_p2) = Self::inner_weight(k_inner, wt.lambda, p, t_max, t_min, sqrt_max);
-                let w = if t_min > 0.0 && t_p2 > 0.0 { w } else { 0.0 };
                 zz.set(i, w * batch.za.get(i) * batch.zb.get(i));
                 mm.set(i, w * batch.ma.get(i) * batch.mb.get(i));
             }
             for i in 0..len {
-                let (ta, tb) = (batch.ta.get(i), batch.tb.get(i));
-                let sqrt_max = if ta >= tb {
-                    batch.sa.get(i)
-                } else {
-                    batch.sb.get(i)
-                };
-                if ta.min(tb) > 0.0 {
-                    let d = p.sqrt_t - sqrt_max;
-                    if d * d == 0.0 {
-                        continue;
-                    }
-                } else {
-                    if self.params.t_cut == 0.0 {
-                        continue;
-                    }
-                    let w = self.leaf_child_weight(wt, p, ta.max(tb), sqrt_max);
-                    zz.set(i, w * batch.za.get(i) * batch.zb.get(i));
-                    mm.set(i, w * batch.ma.get(i) * batch.mb.get(i));
-                }
-                acc.count += batch.ca.get(i) * batch.cb.get(i);
                 acc.z += zz.get(i);
                 let m = mm.get(i);
                 if m > acc.m {
@@ -550,7 +529,7 @@ impl<'a> GinkgoTrellis<'a> {
         let mut batch = Batch::new();
         let mut len = 0;
         for a in mask::splits(s) {
-            if self.gather(&mut batch, len, s, a) {
+            if self.gather(&mut batch, len, acc, s, a) {
                 len += 1;
                 if len == BATCH {
                     self.flush_linear(acc, s, &batch, len);
@@ -571,25 +550,42 @@ impl<'a> GinkgoTrellis<'a> {
         self.fold_linear(acc, s)
     }
 
-    /// Appends split `a` of `s` to the batch if both children have a finite tree.
+    /// Appends split `a` of `s` to the batch if ψ and both children are finite, and counts its
+    /// trees. A split with a leaf child (at most |S| of a subset's splits) gets its weight here.
     #[inline(always)]
-    fn gather(&self, batch: &mut Batch, len: usize, s: Mask, a: Mask) -> bool {
+    fn gather(&self, batch: &mut Batch, len: usize, acc: &mut Acc, s: Mask, a: Mask) -> bool {
         let ca = &self.cells[a as usize];
         let cb = &self.cells[(s ^ a) as usize];
         if ca.count == 0 || cb.count == 0 {
             return false;
         }
+        let p = &self.cells[s as usize];
+        let (t_max, t_min, sqrt_max) = if ca.t >= cb.t {
+            (ca.t, cb.t, ca.sqrt_t)
+        } else {
+            (cb.t, ca.t, cb.sqrt_t)
+        };
+        let w_leaf = if t_min > 0.0 {
+            let d = p.sqrt_t - sqrt_max;
+            if d * d == 0.0 {
+                return false;
+            }
+            0.0
+        } else if self.params.t_cut == 0.0 {
+            return false;
+        } else {
+            self.leaf_child_weight(self.weights(s), p, t_max, sqrt_max)
+        };
+        acc.count += ca.count * cb.count;
         batch.a.set(len, a);
-        batch.ta.set(len, ca.t);
-        batch.tb.set(len, cb.t);
-        batch.sa.set(len, ca.sqrt_t);
-        batch.sb.set(len, cb.sqrt_t);
+        batch.t_max.set(len, t_max);
+        batch.t_min.set(len, t_min);
+        batch.sqrt_max.set(len, sqrt_max);
         batch.za.set(len, ca.z);
         batch.zb.set(len, cb.z);
         batch.ma.set(len, ca.m);
         batch.mb.set(len, cb.m);
-        batch.ca.set(len, ca.count);
-        batch.cb.set(len, cb.count);
+        batch.w_leaf.set(len, w_leaf);
         true
     }
 
@@ -653,7 +649,7 @@ impl Recurrence for GinkgoTrellis<'_> {
         match self.mode {
             Mode::Linear => {
                 let mut batch = Batch::new();
-                if self.gather(&mut batch, 0, s, a) {
+                if self.gather(&mut batch, 0, acc, s, a) {
                     self.flush_linear(acc, s, &batch, 1);
                 }
             }
