@@ -118,6 +118,17 @@ impl Weights {
     }
 }
 
+/// `x · y` for tree counts: one 64×64→128 multiply when both fit in 64 bits (always for
+/// subsets of up to 19 leaves), the full 128-bit product otherwise.
+#[inline(always)]
+fn count_product(x: u128, y: u128) -> u128 {
+    if (x | y) >> 64 == 0 {
+        (x as u64 as u128) * (y as u64 as u128)
+    } else {
+        x * y
+    }
+}
+
 /// Subsets of up to this many leaves (at most 2^(k−1) − 1 splits) take the scalar loop.
 const SCALAR_MAX_LEAVES: u32 = 6;
 
@@ -476,7 +487,7 @@ impl<'a> GinkgoTrellis<'a> {
         for a in mask::splits(s) {
             let ca = &self.cells[a as usize];
             let cb = &self.cells[(s ^ a) as usize];
-            if ca.count == 0 || cb.count == 0 {
+            if ca.z == 0.0 || cb.z == 0.0 {
                 continue;
             }
             let a_heavier = ca.t >= cb.t;
@@ -496,7 +507,7 @@ impl<'a> GinkgoTrellis<'a> {
             } else {
                 self.leaf_child_weight(wt, p, t_max, sqrt_max)
             };
-            acc.count += ca.count * cb.count;
+            acc.count += count_product(ca.count, cb.count);
             acc.z += w * ca.z * cb.z;
             let m = w * ca.m * cb.m;
             if m > acc.m {
@@ -556,7 +567,9 @@ impl<'a> GinkgoTrellis<'a> {
     fn gather(&self, batch: &mut Batch, len: usize, acc: &mut Acc, s: Mask, a: Mask) -> bool {
         let ca = &self.cells[a as usize];
         let cb = &self.cells[(s ^ a) as usize];
-        if ca.count == 0 || cb.count == 0 {
+        // In linear mode z = 0 exactly when a subset has no finite tree: a finite one whose z
+        // underflowed has already failed the range check, which reruns the log evaluation.
+        if ca.z == 0.0 || cb.z == 0.0 {
             return false;
         }
         let p = &self.cells[s as usize];
@@ -576,7 +589,7 @@ impl<'a> GinkgoTrellis<'a> {
         } else {
             self.leaf_child_weight(self.weights(s), p, t_max, sqrt_max)
         };
-        acc.count += ca.count * cb.count;
+        acc.count += count_product(ca.count, cb.count);
         batch.a.set(len, a);
         batch.t_max.set(len, t_max);
         batch.t_min.set(len, t_min);
