@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 /// Arguments of `jettrellis accuracy`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  jettrellis accuracy --design configs/default.toml --jets ../shared/reference/ginkgo_reference.json -o summary.json --plots plots/ --sweep internal.log_frac=10..18"
+    after_help = "Example:\n  jettrellis accuracy --design configs/default.toml --jets data/ginkgo_reference.json -o summary.json --plots plots/ --sweep internal.log_frac=10..18"
 )]
 pub struct Args {
     /// Design file (TOML).

@@ -1,5 +1,5 @@
 //! The float trellis reproduces the 30 published/reproduced Cluster Trellis results of
-//! shared/reference/ginkgo_reference.json, read through the same jets reader and solver that
+//! data/ginkgo_reference.json (a copy of shared/reference), read through the same jets reader and solver that
 //! `jettrellis cluster` uses.
 
 use jettrellis::cluster::solve_all;

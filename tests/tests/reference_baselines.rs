@@ -1,5 +1,5 @@
 //! Greedy and beam search against the published baselines of the reference data
-//! (`shared/reference/ginkgo_reference.json`, `other_trees` of the truth_9 jets, from the
+//! (`data/ginkgo_reference.json`, a copy of shared/reference, `other_trees` of the truth_9 jets, from the
 //! original `TruthBSGD_9.pkl`): our greedy reproduces every published greedy tree exactly.
 
 use jettrellis::baselines::{beam, canonical, greedy, score};
@@ -9,10 +9,7 @@ use serde_json::Value;
 
 /// The reference file, from `shared/` beside the repository (as in CI).
 fn reference() -> Vec<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/reference/ginkgo_reference.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/ginkgo_reference.json");
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{path}: {e} (shared/ must sit beside the repository)"));
     serde_json::from_str(&text).unwrap()
