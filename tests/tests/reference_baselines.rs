@@ -7,7 +7,7 @@ use jettrellis::trees;
 use jettrellis_core::GinkgoParams;
 use serde_json::Value;
 
-/// The reference file, from `shared/` beside the repository (as in CI).
+/// The reference file, shipped in data/.
 fn reference() -> Vec<Value> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/ginkgo_reference.json");
     let text = std::fs::read_to_string(path)
