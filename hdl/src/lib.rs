@@ -7,6 +7,5 @@
 #![deny(missing_docs)]
 
 pub mod cast;
-pub mod delay;
 pub mod harness;
 pub mod mul;
