@@ -7,5 +7,6 @@
 #![deny(missing_docs)]
 
 pub mod cast;
+pub mod delay;
 pub mod harness;
 pub mod mul;

@@ -10,7 +10,7 @@ pub const RANDOM: usize = 3000;
 /// The edge values of a `bits`-bit signed format: most negative, its neighbour, −1, 0, 1, the
 /// largest and its neighbour.
 pub fn signed_edges(bits: usize) -> Vec<i64> {
-    let max = (1i64 << (bits - 1)) - 1;
+    let max = i64::MAX >> (64 - bits);
     let min = -max - 1;
     vec![min, min + 1, -1, 0, 1, max - 1, max]
 }
@@ -22,7 +22,7 @@ pub fn rng() -> ChaCha8Rng {
 
 /// A uniform random `bits`-bit signed value.
 pub fn random_signed(r: &mut ChaCha8Rng, bits: usize) -> i64 {
-    let max = (1i64 << (bits - 1)) - 1;
+    let max = i64::MAX >> (64 - bits);
     r.random_range(-max - 1..=max)
 }
 

@@ -1,0 +1,41 @@
+//! Delay line: model (the input `n` cycles earlier) vs rust-hdl vs Verilator.
+
+mod common;
+
+use common::*;
+use jettrellis_hdl::delay::Delay;
+use rand::Rng;
+
+fn run<const W: usize>(n: usize) {
+    let mut r = rng();
+    let mut rows: Vec<Vec<u64>> = signed_edges(W)
+        .into_iter()
+        .map(|x| vec![jettrellis_hdl::harness::to_raw(x, W)])
+        .collect();
+    rows.extend((0..RANDOM).map(|_| vec![r.random::<u64>() & jettrellis_hdl::harness::mask(W)]));
+    check_delay::<W>(n, &rows, rows.clone());
+}
+
+fn check_delay<const W: usize>(n: usize, rows: &[Vec<u64>], model: Vec<Vec<u64>>) {
+    jettrellis_hdl::harness::check(
+        &format!("delay {W} bits x {n}"),
+        || Delay::<W>::new(n),
+        rows,
+        &delayed(model, n, vec![0]),
+    );
+}
+
+#[test]
+fn delay_1() {
+    run::<36>(1);
+}
+
+#[test]
+fn delay_5() {
+    run::<32>(5);
+}
+
+#[test]
+fn delay_64_bits_3() {
+    run::<64>(3);
+}
