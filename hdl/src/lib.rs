@@ -10,3 +10,4 @@ pub mod cast;
 pub mod delay;
 pub mod harness;
 pub mod mul;
+pub mod rom;
