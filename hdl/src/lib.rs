@@ -9,5 +9,6 @@
 pub mod cast;
 pub mod delay;
 pub mod harness;
+pub mod maxtree;
 pub mod mul;
 pub mod rom;
