@@ -9,6 +9,7 @@
 pub mod cast;
 pub mod delay;
 pub mod harness;
+pub mod maxstar;
 pub mod maxtree;
 pub mod mul;
 pub mod rom;
