@@ -1,8 +1,6 @@
 //! Wrapping and saturating narrowing casts: model vs rust-hdl vs Verilator.
 
-mod common;
-
-use common::*;
+use super::common::*;
 use jettrellis_hdl::cast::{sat_model, wrap_model, SatCast, WrapCast};
 use jettrellis_hdl::harness::{check, to_raw};
 

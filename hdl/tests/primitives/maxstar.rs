@@ -1,9 +1,7 @@
 //! The max* unit: core's `Tables::max_star` vs rust-hdl vs Verilator, for the default design
 //! (32-bit scores, interpolated 1025-entry table) and a small one (16-bit scores, direct table).
 
-mod common;
-
-use common::*;
+use super::common::*;
 use jettrellis_core::fixed::{Design, Tables};
 use jettrellis_hdl::harness::{check, to_raw};
 use jettrellis_hdl::maxstar::{max_star_model, MaxStar};

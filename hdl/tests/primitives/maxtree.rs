@@ -1,9 +1,7 @@
 //! Max / argmax tree with −∞ flags: core's scan rule vs rust-hdl vs Verilator, on random values,
 //! forced ties, the most negative and largest values, and all-−∞ / one-finite inputs.
 
-mod common;
-
-use common::*;
+use super::common::*;
 use jettrellis_hdl::harness::{check, to_raw};
 use jettrellis_hdl::maxtree::{argmax_model, MaxTree};
 use rand::Rng;

@@ -1,8 +1,6 @@
 //! Delay line: model (the input `n` cycles earlier) vs rust-hdl vs Verilator.
 
-mod common;
-
-use common::*;
+use super::common::*;
 use jettrellis_hdl::delay::Delay;
 use rand::Rng;
 

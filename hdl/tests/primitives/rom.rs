@@ -1,9 +1,7 @@
 //! ROMs filled from core's real tables: every address (plus out-of-range ones) in a shuffled
 //! order against `Lut::entries` / `Lut::read`, rust-hdl vs Verilator.
 
-mod common;
-
-use common::*;
+use super::common::*;
 use jettrellis_core::fixed::{Design, Tables};
 use jettrellis_hdl::harness::{check, to_raw};
 use jettrellis_hdl::rom::TableRom;

@@ -1,8 +1,6 @@
 //! Signed multiplier of arbitrary widths: model vs rust-hdl vs Verilator.
 
-mod common;
-
-use common::*;
+use super::common::*;
 use jettrellis_hdl::harness::{check, to_raw};
 use jettrellis_hdl::mul::{mul_model, SignedMul};
 
