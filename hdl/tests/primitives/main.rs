@@ -6,6 +6,7 @@ mod common;
 
 mod cast;
 mod delay;
+mod harness;
 mod maxstar;
 mod maxtree;
 mod mul;
