@@ -1,8 +1,9 @@
-//! Signed multiplier of arbitrary widths: model vs rust-hdl vs Verilator.
+//! Signed and unsigned multipliers of arbitrary widths: model vs rust-hdl vs Verilator.
 
 use super::common::*;
-use jettrellis_hdl::harness::{check, to_raw};
-use jettrellis_hdl::mul::{mul_model, SignedMul};
+use jettrellis_hdl::harness::{check, mask, to_raw};
+use jettrellis_hdl::mul::{mul_model, umul_model, SignedMul, UnsignedMul};
+use rand::Rng;
 
 /// Every pair of edge values, then random pairs.
 fn vectors(a_bits: usize, b_bits: usize) -> Vec<Vec<i64>> {
@@ -57,4 +58,43 @@ fn mul_12x8() {
 #[should_panic(expected = "differs from the model")]
 fn a_wrong_model_fails() {
     run::<12, 8, 20>(|a, b| (mul_model(a, b) << 45) >> 45);
+}
+
+fn run_unsigned<const A: usize, const B: usize, const P: usize>() {
+    let edges = |bits: usize| [0, 1, 2, mask(bits) - 1, mask(bits)];
+    let mut rows = Vec::new();
+    for a in edges(A) {
+        for b in edges(B) {
+            rows.push(vec![a, b]);
+        }
+    }
+    let mut r = rng();
+    for _ in 0..RANDOM {
+        rows.push(vec![
+            r.random::<u64>() & mask(A),
+            r.random::<u64>() & mask(B),
+        ]);
+    }
+    let want = rows.iter().map(|v| vec![umul_model(v[0], v[1])]).collect();
+    check(
+        &format!("unsigned mul {A}x{B}"),
+        UnsignedMul::<A, B, P>::default,
+        &rows,
+        &delayed(want, 1, vec![0]),
+    );
+}
+
+#[test]
+fn umul_16x16() {
+    run_unsigned::<16, 16, 32>();
+}
+
+#[test]
+fn umul_32x32() {
+    run_unsigned::<32, 32, 64>();
+}
+
+#[test]
+fn umul_24x17() {
+    run_unsigned::<24, 17, 41>();
 }
