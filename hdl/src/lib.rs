@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+pub mod adder;
 pub mod cast;
 pub mod delay;
 pub mod harness;

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod adder;
 mod cast;
 mod delay;
 mod harness;
