@@ -2,8 +2,7 @@
 //! Verilog (a generated pairwise tree with explicit sign extension): widening a `Signed` in
 //! rust-hdl needs `signed_bit_cast`, which overflows the stack on the most negative value.
 
-use crate::harness::{from_raw, to_raw, Dut, Port};
-use crate::mul::{signed_from_raw, signed_raw};
+use crate::harness::{from_raw, signed_from_raw, signed_raw, to_raw, Dut, Port};
 use rust_hdl::prelude::*;
 use std::fmt::Write as _;
 

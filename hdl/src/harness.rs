@@ -68,6 +68,21 @@ pub trait Dut: Block {
     fn get_outputs(&self) -> Vec<u64>;
     /// The clock input (named `clock` in the Verilog).
     fn clock(&mut self) -> &mut Signal<In, Clock>;
+    /// Verilator `-Wall` warnings this primitive waives on top of [`LINT_WAIVERS`], as
+    /// `(warning, reason)`; none by default.
+    fn lint_waivers(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+}
+
+/// Raw bits of a `Signed<N>` (no BigInt, no `signed_bit_cast`: safe on the most negative value).
+pub fn signed_raw<const N: usize>(x: Signed<N>) -> u64 {
+    unsigned_cast(x).to_u64()
+}
+
+/// A `Signed<N>` from raw bits.
+pub fn signed_from_raw<const N: usize>(x: u64) -> Signed<N> {
+    signed_cast(Bits::<N>::from(x))
 }
 
 /// Steps the block in rust-hdl's simulator over `vectors` (one per cycle) and returns the
@@ -142,12 +157,11 @@ pub fn verilator_policy(available: bool, ci: Option<&str>) -> Result<bool, Veril
     }
 }
 
-/// Lint warnings waived for every generated primitive (measured: no other `-Wall` warning
-/// fires on any of them), each for a property of rust-hdl's output or of the primitive:
-/// - `DECLFILENAME`: rust-hdl writes every sub-block (each DFF, each ROM) as its own module
-///   (`top$flag`, …) into one file, so module and file names cannot match;
-/// - `UNUSEDSIGNAL`: a wrapping cast drops the input's high bits by definition.
-pub const LINT_WAIVERS: [&str; 2] = ["DECLFILENAME", "UNUSEDSIGNAL"];
+/// Lint warnings waived for every generated block: rust-hdl writes every sub-block (each DFF,
+/// each ROM) as its own module (`top$flag`, …) into one file, so module and file names cannot
+/// match (`DECLFILENAME`). A primitive adds its own waivers with [`Dut::lint_waivers`]; nothing
+/// else is waived (measured: no other `-Wall` warning fires on any primitive).
+pub const LINT_WAIVERS: [&str; 1] = ["DECLFILENAME"];
 
 /// Where built simulators are cached: `target/verilator-cache/<hash of the Verilog and driver>`.
 fn cache_root() -> PathBuf {
@@ -285,8 +299,8 @@ impl Verilated {
     }
 }
 
-/// `verilator --lint-only -Wall` on the block's Verilog with [`LINT_WAIVERS`]; the error has
-/// every remaining warning.
+/// `verilator --lint-only -Wall` on the block's Verilog with [`LINT_WAIVERS`] and the block's
+/// own [`Dut::lint_waivers`]; the error has every remaining warning.
 pub fn lint<D: Dut>(dut: &mut D) -> Result<(), VerilatorError> {
     dut.connect_all();
     let verilog = generate_verilog(dut);
@@ -297,7 +311,10 @@ pub fn lint<D: Dut>(dut: &mut D) -> Result<(), VerilatorError> {
     let mut cmd = Command::new("verilator");
     cmd.current_dir(&dir)
         .args(["--lint-only", "-Wall", "--top-module", "top"]);
-    for w in LINT_WAIVERS {
+    for w in LINT_WAIVERS
+        .into_iter()
+        .chain(dut.lint_waivers().iter().map(|(w, _)| *w))
+    {
         cmd.arg(format!("-Wno-{w}"));
     }
     run(cmd.arg("top.v"))

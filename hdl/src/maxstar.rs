@@ -4,8 +4,7 @@
 //! beyond it. Hand-written Verilog generated from the table (the interpolation needs a
 //! non-16×16 multiply); the Rust model in `update()` is core's own function.
 
-use crate::harness::{from_raw, to_raw, Dut, Port};
-use crate::mul::{signed_from_raw, signed_raw};
+use crate::harness::{from_raw, signed_from_raw, signed_raw, to_raw, Dut, Port};
 use jettrellis_core::fixed::{Design, LogVal, Overflows, Quantity, Stage, Tables};
 use rust_hdl::prelude::*;
 use std::fmt::Write as _;
@@ -47,6 +46,11 @@ impl<const W: usize> MaxStar<W> {
     /// The unit of a design (its `corr` table and score format).
     pub fn new(d: &Design) -> Self {
         let t = Tables::new(d).expect("a valid design");
+        let g = d.internal.log_frac;
+        assert!(
+            t.corr.entries().iter().all(|&v| (0..1 << g).contains(&v)),
+            "the Verilog holds corr entries as G-bit unsigned words"
+        );
         assert_eq!(
             d.format(Quantity::Score).bits as usize,
             W,

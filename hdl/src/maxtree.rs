@@ -4,8 +4,7 @@
 //! Hand-written Verilog (a generated comparator tree): rust-hdl's `#[hdl_gen]` cannot index by
 //! computed positions, which a tree needs.
 
-use crate::harness::{from_raw, to_raw, Dut, Port};
-use crate::mul::{signed_from_raw, signed_raw};
+use crate::harness::{from_raw, signed_from_raw, signed_raw, to_raw, Dut, Port};
 use rust_hdl::prelude::*;
 use std::fmt::Write as _;
 

@@ -1,7 +1,7 @@
 //! Registered signed and unsigned multipliers of any widths: rust-hdl multiplies only 16×16, so
 //! the product is hand-written Verilog (`Verilog::Custom`) with the Rust model in `update()`.
 
-use crate::harness::{from_raw, to_raw, Dut, Port};
+use crate::harness::{from_raw, signed_from_raw, signed_raw, to_raw, Dut, Port};
 use rust_hdl::prelude::*;
 
 /// The exact product of two signed values (the model; `a`, `b` fit `A`, `B` bits, `A + B ≤ 64`).
@@ -33,16 +33,6 @@ impl<const A: usize, const B: usize, const P: usize> Default for SignedMul<A, B,
             p: Default::default(),
         }
     }
-}
-
-/// Raw bits of a `Signed<N>` (no BigInt, no `signed_bit_cast`: safe on the most negative value).
-pub fn signed_raw<const N: usize>(x: Signed<N>) -> u64 {
-    unsigned_cast(x).to_u64()
-}
-
-/// A `Signed<N>` from raw bits.
-pub fn signed_from_raw<const N: usize>(x: u64) -> Signed<N> {
-    signed_cast(Bits::<N>::from(x))
 }
 
 impl<const A: usize, const B: usize, const P: usize> Logic for SignedMul<A, B, P> {

@@ -1,8 +1,7 @@
 //! Registered ROM filled from one of core's lookup tables (`Tables::roms()`), so the hardware
 //! and the golden model read the same words.
 
-use crate::harness::{from_raw, to_raw, Dut, Port};
-use crate::mul::{signed_from_raw, signed_raw};
+use crate::harness::{from_raw, signed_from_raw, signed_raw, to_raw, Dut, Port};
 use jettrellis_core::fixed::tables::Lut;
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
