@@ -2,7 +2,7 @@
 //! Verilog (a generated pairwise tree with explicit sign extension): widening a `Signed` in
 //! rust-hdl needs `signed_bit_cast`, which overflows the stack on the most negative value.
 
-use crate::harness::{from_raw, signed_from_raw, signed_raw, to_raw, Dut, Port};
+use crate::harness::{signed_from_raw, signed_raw, signed_values, to_raw, Dut, Port};
 use rust_hdl::prelude::*;
 use std::fmt::Write as _;
 
@@ -42,11 +42,7 @@ impl<const W: usize, const S: usize> AdderTree<W, S> {
 impl<const W: usize, const S: usize> Logic for AdderTree<W, S> {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            let x: Vec<i64> = self
-                .x
-                .iter()
-                .map(|s| from_raw(signed_raw(s.val()), W))
-                .collect();
+            let x = signed_values(&self.x);
             self.sum.next = signed_from_raw(to_raw(sum_model(&x), S));
         }
     }

@@ -80,6 +80,14 @@ pub fn signed_raw<const N: usize>(x: Signed<N>) -> u64 {
     unsigned_cast(x).to_u64()
 }
 
+/// The values of a row of signed input ports, for a model in `update()`.
+pub fn signed_values<const N: usize>(ports: &[Signal<In, Signed<N>>]) -> Vec<i64> {
+    ports
+        .iter()
+        .map(|s| from_raw(signed_raw(s.val()), N))
+        .collect()
+}
+
 /// A `Signed<N>` from raw bits.
 pub fn signed_from_raw<const N: usize>(x: u64) -> Signed<N> {
     signed_cast(Bits::<N>::from(x))

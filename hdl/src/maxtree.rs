@@ -4,7 +4,7 @@
 //! Hand-written Verilog (a generated comparator tree): rust-hdl's `#[hdl_gen]` cannot index by
 //! computed positions, which a tree needs.
 
-use crate::harness::{from_raw, signed_from_raw, signed_raw, to_raw, Dut, Port};
+use crate::harness::{signed_from_raw, signed_raw, signed_values, to_raw, Dut, Port};
 use rust_hdl::prelude::*;
 use std::fmt::Write as _;
 
@@ -56,11 +56,7 @@ impl<const W: usize, const I: usize> MaxTree<W, I> {
 impl<const W: usize, const I: usize> Logic for MaxTree<W, I> {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            let x: Vec<i64> = self
-                .x
-                .iter()
-                .map(|s| from_raw(signed_raw(s.val()), W))
-                .collect();
+            let x = signed_values(&self.x);
             let f: Vec<bool> = self.ninf.iter().map(|s| s.val()).collect();
             let (v, k, e) = argmax_model(&x, &f);
             self.max.next = signed_from_raw(to_raw(v, W));
