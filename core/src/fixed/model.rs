@@ -337,6 +337,22 @@ fn pair_sum(s_ij: &[[u64; MAX_FIXED_LEAVES]; MAX_FIXED_LEAVES], s: Mask) -> u64 
 }
 
 impl FxAcc {
+    /// An accumulator with nothing folded in yet, for a subset with the given parent terms.
+    fn start(skip: bool, ln_p: i64, sqrt_p: u64, root: bool) -> Self {
+        FxAcc {
+            skip,
+            ln_p,
+            sqrt_p,
+            root,
+            map: None,
+            best: 0,
+            count: 0,
+            z: [None; LEVELS],
+            occupied: 0,
+            ovf: Overflows::default(),
+        }
+    }
+
     /// Folds one split value into the pairwise log Z reduction (binary-counter order: equal to
     /// pairing neighbours level by level, an unpaired last element passing up).
     #[inline(always)]
@@ -373,18 +389,12 @@ impl Recurrence for FixedTrellis<'_> {
     #[inline]
     fn begin(&self, s: Mask) -> FxAcc {
         let c = &self.cells[s as usize];
-        FxAcc {
-            skip: c.t < self.tab.t_cut_raw || c.t == 0,
-            ln_p: c.ln_t.unwrap_or(0),
-            sqrt_p: c.sqrt_t,
-            root: s == self.root,
-            map: None,
-            best: 0,
-            count: 0,
-            z: [None; LEVELS],
-            occupied: 0,
-            ovf: Overflows::default(),
-        }
+        FxAcc::start(
+            c.t < self.tab.t_cut_raw || c.t == 0,
+            c.ln_t.unwrap_or(0),
+            c.sqrt_t,
+            s == self.root,
+        )
     }
 
     #[inline]
@@ -491,18 +501,7 @@ mod tests {
                     (x % 7 != 0).then_some((x % (6 << 16)) as i64 - (3 << 16))
                 })
                 .collect();
-            let mut acc = FxAcc {
-                skip: false,
-                ln_p: 0,
-                sqrt_p: 0,
-                root: false,
-                map: None,
-                best: 0,
-                count: 0,
-                z: [None; LEVELS],
-                occupied: 0,
-                ovf: Overflows::default(),
-            };
+            let mut acc = FxAcc::start(false, 0, 0, false);
             for &e in &v {
                 acc.push_z(&t, e);
             }
