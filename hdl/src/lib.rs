@@ -22,7 +22,10 @@
 pub mod adder;
 pub mod cast;
 pub mod delay;
+pub mod emit;
+pub mod eval;
 pub mod harness;
+pub mod ir;
 pub mod maxstar;
 pub mod maxtree;
 pub mod mul;

@@ -1,0 +1,229 @@
+//! Verilog-2005 text of a [`Netlist`]: one module for the top and one per table.
+//!
+//! Every wire is declared unsigned with its exact width and every operand is extended to the
+//! operator's width explicitly, so Verilog's context-width and mixed-signedness rules never
+//! decide a value (the class of bug rust-hdl's literal compares fall into). Registers start at 0
+//! (an FPGA power-up value), so simulators agree from the first cycle.
+
+use crate::ir::{Id, Netlist, Node, Op, Ty};
+use std::fmt::Write as _;
+
+/// Name of the module holding table `name` under top `top`.
+pub fn rom_module(top: &str, name: &str) -> String {
+    format!("{top}_rom_{name}")
+}
+
+fn wire(id: Id) -> String {
+    format!("n{id}")
+}
+
+/// `expr` (of `from`'s width and signedness, its sign bit `msb`) extended or cut to `w` bits.
+fn ext_expr(expr: &str, msb: &str, from: Ty, w: u32) -> String {
+    use std::cmp::Ordering::*;
+    match from.width.cmp(&w) {
+        Equal => expr.to_string(),
+        Greater if w == 1 => format!("{expr}[0]"),
+        Greater => format!("{expr}[{}:0]", w - 1),
+        Less => {
+            let pad = w - from.width;
+            if from.signed {
+                format!("{{{{{pad}{{{msb}}}}}, {expr}}}")
+            } else {
+                format!("{{{pad}'d0, {expr}}}")
+            }
+        }
+    }
+}
+
+struct Emitter<'a> {
+    net: &'a Netlist,
+}
+
+impl Emitter<'_> {
+    fn ty(&self, id: Id) -> Ty {
+        self.net.nodes[id as usize].ty
+    }
+
+    /// Node `id` extended to `w` bits by its own signedness.
+    fn ext(&self, id: Id, w: u32) -> String {
+        let t = self.ty(id);
+        let msb = if t.width == 1 {
+            wire(id)
+        } else {
+            format!("{}[{}]", wire(id), t.width - 1)
+        };
+        ext_expr(&wire(id), &msb, t, w)
+    }
+
+    /// A common width for comparing `a` and `b` as mathematical values, and whether the compare
+    /// is signed.
+    fn cmp_width(&self, a: Id, b: Id) -> (u32, bool) {
+        let (ta, tb) = (self.ty(a), self.ty(b));
+        let w = ta.width.max(tb.width);
+        if ta.signed == tb.signed {
+            (w, ta.signed)
+        } else {
+            (w + 1, true)
+        }
+    }
+
+    fn lit(ty: Ty, x: u128) -> String {
+        format!("{}'h{:x}", ty.width, x)
+    }
+
+    fn comb(&self, id: Id, n: &Node, top: &str) -> Option<String> {
+        let w = n.ty.width;
+        let e = |x: Id| self.ext(x, w);
+        let s = match &n.op {
+            Op::Input(k) => self.net.inputs[*k as usize].name.clone(),
+            Op::Const(x) => Self::lit(n.ty, *x),
+            Op::Reg(_) | Op::RegEn(..) => return None,
+            Op::Add(a, b) => format!("{} + {}", e(*a), e(*b)),
+            Op::Sub(a, b) => format!("{} - {}", e(*a), e(*b)),
+            Op::Mul(a, b) => format!("{} * {}", e(*a), e(*b)),
+            Op::Shl(a, k) => {
+                if *k >= w {
+                    Self::lit(n.ty, 0)
+                } else if *k == 0 {
+                    e(*a)
+                } else {
+                    format!("{{{}, {k}'d0}}", self.ext(*a, w - k))
+                }
+            }
+            Op::Shr(a, k) => {
+                let t = self.ty(*a);
+                let msb = format!("{}[{}]", wire(*a), t.width - 1);
+                if *k >= t.width {
+                    if t.signed {
+                        format!("{{{w}{{{msb}}}}}")
+                    } else {
+                        Self::lit(n.ty, 0)
+                    }
+                } else {
+                    let hi = t.width - 1;
+                    let sl = if hi == *k {
+                        format!("{}[{hi}]", wire(*a))
+                    } else {
+                        format!("{}[{hi}:{k}]", wire(*a))
+                    };
+                    let from = Ty {
+                        width: t.width - k,
+                        signed: t.signed,
+                    };
+                    ext_expr(&sl, &msb, from, w)
+                }
+            }
+            Op::Resize(a) => e(*a),
+            Op::VarShl(a, s) => format!("{} << {}", e(*a), wire(*s)),
+            Op::VarShr(a, s) => {
+                if self.ty(*a).signed {
+                    format!("$signed({}) >>> {}", e(*a), wire(*s))
+                } else {
+                    format!("{} >> {}", e(*a), wire(*s))
+                }
+            }
+            Op::Lt(a, b) | Op::Eq(a, b) => {
+                let (cw, signed) = self.cmp_width(*a, *b);
+                let op = if matches!(n.op, Op::Lt(..)) { "<" } else { "==" };
+                if signed {
+                    format!(
+                        "$signed({}) {op} $signed({})",
+                        self.ext(*a, cw),
+                        self.ext(*b, cw)
+                    )
+                } else {
+                    format!("{} {op} {}", self.ext(*a, cw), self.ext(*b, cw))
+                }
+            }
+            Op::Mux(c, a, b) => format!("{} ? {} : {}", wire(*c), e(*a), e(*b)),
+            Op::And(a, b) => format!("{} & {}", e(*a), e(*b)),
+            Op::Or(a, b) => format!("{} | {}", e(*a), e(*b)),
+            Op::Xor(a, b) => format!("{} ^ {}", e(*a), e(*b)),
+            Op::Not(a) => format!("~{}", e(*a)),
+            Op::Rom(t, a) => {
+                let name = &self.net.tables[*t as usize].name;
+                return Some(format!(
+                    "  wire [{}:0] {};\n  {} u{id} (.a({}), .q({}));\n",
+                    w - 1,
+                    wire(id),
+                    rom_module(top, name),
+                    wire(*a),
+                    wire(id)
+                ));
+            }
+            Op::Slice(a, lo) => {
+                if w == 1 {
+                    format!("{}[{lo}]", wire(*a))
+                } else {
+                    format!("{}[{}:{lo}]", wire(*a), lo + w - 1)
+                }
+            }
+            Op::Cat(a, b) => format!("{{{}, {}}}", wire(*a), wire(*b)),
+        };
+        Some(format!("  wire [{}:0] {} = {};\n", w - 1, wire(id), s))
+    }
+}
+
+/// The Verilog of `net` as module `top` (ports `clk`, the inputs, the outputs), followed by one
+/// module per table.
+pub fn verilog(net: &Netlist, top: &str, header: &str) -> String {
+    let em = Emitter { net };
+    let mut v = String::with_capacity(net.nodes.len() * 48);
+    for line in header.lines() {
+        let _ = writeln!(v, "// {line}");
+    }
+    let mut ports = vec!["  input wire clk".to_string()];
+    for p in &net.inputs {
+        ports.push(format!("  input wire [{}:0] {}", p.ty.width - 1, p.name));
+    }
+    for (p, _) in &net.outputs {
+        ports.push(format!("  output wire [{}:0] {}", p.ty.width - 1, p.name));
+    }
+    let _ = writeln!(v, "module {top} (\n{}\n);", ports.join(",\n"));
+    let mut regs = String::new();
+    for (k, n) in net.nodes.iter().enumerate() {
+        let id = k as Id;
+        if let Some(name) = net.names.get(&id) {
+            let _ = writeln!(v, "  // n{id}: {name}");
+        }
+        match &n.op {
+            Op::Reg(x) => {
+                let _ = writeln!(v, "  reg [{}:0] n{id} = 0;", n.ty.width - 1);
+                let _ = writeln!(regs, "    n{id} <= n{x};");
+            }
+            Op::RegEn(x, en) => {
+                let _ = writeln!(v, "  reg [{}:0] n{id} = 0;", n.ty.width - 1);
+                let _ = writeln!(regs, "    if (n{en}) n{id} <= n{x};");
+            }
+            _ => v.push_str(&em.comb(id, n, top).expect("combinational node")),
+        }
+    }
+    let _ = writeln!(v, "  always @(posedge clk) begin\n{regs}  end");
+    for (p, id) in &net.outputs {
+        let _ = writeln!(v, "  assign {} = n{id};", p.name);
+    }
+    let _ = writeln!(v, "endmodule\n");
+    for t in &net.tables {
+        let _ = writeln!(
+            v,
+            "module {} (\n  input wire [{}:0] a,\n  output reg [{}:0] q\n);",
+            rom_module(top, &t.name),
+            t.addr_bits - 1,
+            t.width - 1
+        );
+        let _ = writeln!(v, "  always @(*) begin\n    case (a)");
+        for (j, w) in t.words.iter().enumerate() {
+            let _ = writeln!(
+                v,
+                "      {}'d{j}: q = {};",
+                t.addr_bits,
+                Emitter::lit(Ty::u(t.width), *w)
+            );
+        }
+        if t.words.len() < 1 << t.addr_bits {
+            let _ = writeln!(v, "      default: q = {}'h0;", t.width);
+        }
+        let _ = writeln!(v, "    endcase\n  end\nendmodule\n");
+    }
+    v
+}

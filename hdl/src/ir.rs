@@ -1,0 +1,685 @@
+//! A word-level netlist of registers and operators: the form the datapath generator builds, and
+//! the one thing both the Verilog emitter ([`crate::emit`]) and the cycle-accurate evaluator
+//! ([`crate::eval`]) read.
+//!
+//! Why not rust-hdl blocks all the way down: rust-hdl fixes every width at compile time
+//! (`Bits<N>`, `Signed<N>`), while a design file chooses widths, table sizes and N at run time.
+//! The netlist carries widths as data; the primitives of this crate are its reference cells.
+//!
+//! Semantics (shared by the emitter and the evaluator): every node is a `width`-bit two's-
+//! complement word (at most [`MAX_WIDTH`] bits) with a signedness. An operator first extends or
+//! truncates each operand to the node's width by the *operand's* signedness, then computes modulo
+//! `2^width`. Comparisons extend both operands to a common width (signed iff both are signed).
+//!
+//! Pipelining is by construction: the [`Builder`] knows the cycle at which each value is valid
+//! and its combinational depth since the last register; an operator aligns its operands (adding
+//! delay registers to the earlier ones) and registers them first when its depth would exceed the
+//! budget set from the target clock.
+
+use std::collections::HashMap;
+
+/// Widest word the netlist carries.
+pub const MAX_WIDTH: u32 = 128;
+
+/// A node of the netlist.
+pub type Id = u32;
+
+/// The type of a word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ty {
+    /// Bits (1..=128).
+    pub width: u32,
+    /// Two's complement or unsigned.
+    pub signed: bool,
+}
+
+impl Ty {
+    /// Unsigned, `width` bits.
+    pub const fn u(width: u32) -> Ty {
+        Ty {
+            width,
+            signed: false,
+        }
+    }
+    /// Signed, `width` bits.
+    pub const fn s(width: u32) -> Ty {
+        Ty {
+            width,
+            signed: true,
+        }
+    }
+}
+
+/// A read-only table: entries are raw words of `width` bits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table {
+    /// Name in the Verilog (a module `<top>_rom_<name>`).
+    pub name: String,
+    /// Word width.
+    pub width: u32,
+    /// Address width.
+    pub addr_bits: u32,
+    /// Entries (raw words); addresses beyond the end read 0.
+    pub words: Vec<u128>,
+}
+
+/// An operator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Top-level input port `k`.
+    Input(u32),
+    /// A constant (raw bits).
+    Const(u128),
+    /// A register; its input is set when the node is created or later by [`Builder::connect`].
+    Reg(Id),
+    /// A register that loads its input when `en` is 1 and holds otherwise.
+    RegEn(Id, Id),
+    /// `a + b`.
+    Add(Id, Id),
+    /// `a − b`.
+    Sub(Id, Id),
+    /// `a · b` (operands extended to the node width first: exact when the width suffices).
+    Mul(Id, Id),
+    /// `a << k`.
+    Shl(Id, u32),
+    /// `a >> k` (arithmetic when `a` is signed).
+    Shr(Id, u32),
+    /// `a` extended or truncated to the node type.
+    Resize(Id),
+    /// `a << s` for a run-time `s` (unsigned).
+    VarShl(Id, Id),
+    /// `a >> s` for a run-time `s` (arithmetic when `a` is signed).
+    VarShr(Id, Id),
+    /// 1 iff `a < b`.
+    Lt(Id, Id),
+    /// 1 iff `a == b`.
+    Eq(Id, Id),
+    /// `sel ? a : b` (`sel` is 1 bit).
+    Mux(Id, Id, Id),
+    /// Bitwise and.
+    And(Id, Id),
+    /// Bitwise or.
+    Or(Id, Id),
+    /// Bitwise xor.
+    Xor(Id, Id),
+    /// Bitwise not.
+    Not(Id),
+    /// Table `t` read at address `a` (combinational).
+    Rom(u32, Id),
+    /// Bits `k .. k + width` of `a`.
+    Slice(Id, u32),
+    /// `{a, b}`: `a` in the high bits.
+    Cat(Id, Id),
+}
+
+/// A node: an operator and its type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    /// What it computes.
+    pub op: Op,
+    /// Its word type.
+    pub ty: Ty,
+}
+
+/// A top-level port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Port {
+    /// Name in the Verilog.
+    pub name: String,
+    /// Type.
+    pub ty: Ty,
+}
+
+/// A finished netlist: one synchronous module with a single clock `clk`.
+#[derive(Clone, Debug, Default)]
+pub struct Netlist {
+    /// Nodes; every combinational node refers only to nodes created before it.
+    pub nodes: Vec<Node>,
+    /// Tables read by `Op::Rom`.
+    pub tables: Vec<Table>,
+    /// Input ports (`Op::Input(k)` is `inputs[k]`).
+    pub inputs: Vec<Port>,
+    /// Output ports and the node driving each.
+    pub outputs: Vec<(Port, Id)>,
+    /// Optional human names of nodes (kept in the Verilog for readers and waveforms).
+    pub names: HashMap<Id, String>,
+}
+
+impl Netlist {
+    /// Number of register bits.
+    pub fn register_bits(&self) -> u64 {
+        self.nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Reg(_) | Op::RegEn(..)))
+            .map(|n| n.ty.width as u64)
+            .sum()
+    }
+}
+
+/// A value under construction: a node plus when it is valid and how deep its logic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct V {
+    /// The node.
+    pub id: Id,
+    /// Its type.
+    pub ty: Ty,
+    /// Cycle (after the input registers capture) at which the value is valid.
+    pub cycle: u32,
+    /// Combinational depth since the last register, in the builder's cost units.
+    pub depth: u32,
+}
+
+/// Builds a [`Netlist`] with automatic alignment and pipelining.
+#[derive(Debug)]
+pub struct Builder {
+    net: Netlist,
+    delays: HashMap<(Id, u32), Id>,
+    consts: HashMap<(u128, Ty), Id>,
+    budget: u32,
+}
+
+/// Cost units of the depth model: roughly one LUT level each.
+pub mod cost {
+    /// Wiring only (slices, constant shifts, extension).
+    pub const WIRE: u32 = 0;
+    /// One LUT level (bitwise logic, a 2:1 mux).
+    pub const LUT: u32 = 1;
+    /// An adder, subtractor or comparator (carry chain).
+    pub const ADD: u32 = 2;
+    /// A barrel shifter or leading-zero count.
+    pub const SHIFT: u32 = 3;
+}
+
+impl Builder {
+    /// A builder whose operators stay within `budget` cost units between registers.
+    pub fn new(budget: u32) -> Builder {
+        Builder {
+            net: Netlist::default(),
+            delays: HashMap::new(),
+            consts: HashMap::new(),
+            budget: budget.max(cost::SHIFT),
+        }
+    }
+
+    /// The depth budget.
+    pub fn budget(&self) -> u32 {
+        self.budget
+    }
+
+    fn push(&mut self, op: Op, ty: Ty) -> Id {
+        assert!(
+            (1..=MAX_WIDTH).contains(&ty.width),
+            "width {} out of range",
+            ty.width
+        );
+        self.net.nodes.push(Node { op, ty });
+        (self.net.nodes.len() - 1) as Id
+    }
+
+    /// Names a value in the Verilog.
+    pub fn name(&mut self, v: V, name: impl Into<String>) -> V {
+        self.net.names.insert(v.id, name.into());
+        v
+    }
+
+    /// A registered input port. Cycle 0 is the port itself, before the clock edge that samples
+    /// it; the register makes the value valid at cycle 1.
+    pub fn input(&mut self, name: impl Into<String>, ty: Ty) -> V {
+        let k = self.net.inputs.len() as u32;
+        self.net.inputs.push(Port {
+            name: name.into(),
+            ty,
+        });
+        let raw = self.push(Op::Input(k), ty);
+        let id = self.push(Op::Reg(raw), ty);
+        V {
+            id,
+            ty,
+            cycle: 1,
+            depth: 0,
+        }
+    }
+
+    /// An input port read as it is, at cycle 0 (no register): for ports that only hold registers
+    /// sample.
+    pub fn raw_input(&mut self, name: impl Into<String>, ty: Ty) -> V {
+        let k = self.net.inputs.len() as u32;
+        self.net.inputs.push(Port {
+            name: name.into(),
+            ty,
+        });
+        let id = self.push(Op::Input(k), ty);
+        V {
+            id,
+            ty,
+            cycle: 0,
+            depth: 0,
+        }
+    }
+
+    /// A registered output port driven by `v`; returns the cycle at which it is valid.
+    pub fn output(&mut self, name: impl Into<String>, v: V) -> u32 {
+        let r = self.reg(v);
+        self.net.outputs.push((
+            Port {
+                name: name.into(),
+                ty: v.ty,
+            },
+            r.id,
+        ));
+        r.cycle
+    }
+
+    /// A constant of type `ty` (value wrapped into the width).
+    pub fn constant(&mut self, x: i128, ty: Ty) -> V {
+        let raw = (x as u128) & mask(ty.width);
+        let id = match self.consts.get(&(raw, ty)) {
+            Some(&id) => id,
+            None => {
+                let id = self.push(Op::Const(raw), ty);
+                self.consts.insert((raw, ty), id);
+                id
+            }
+        };
+        V {
+            id,
+            ty,
+            cycle: 0,
+            depth: 0,
+        }
+    }
+
+    /// The constant value of `v`, if it is one.
+    pub fn const_value(&self, v: V) -> Option<u128> {
+        match self.net.nodes[v.id as usize].op {
+            Op::Const(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    fn is_const(&self, v: V) -> bool {
+        self.const_value(v).is_some()
+    }
+
+    /// `v` delayed to `cycle` (≥ its own), sharing delay chains.
+    pub fn delay_to(&mut self, v: V, cycle: u32) -> V {
+        assert!(cycle >= v.cycle, "cannot move a value back in time");
+        if cycle == v.cycle || self.is_const(v) {
+            return V { cycle, ..v };
+        }
+        if let Some(&id) = self.delays.get(&(v.id, cycle)) {
+            return V {
+                id,
+                ty: v.ty,
+                cycle,
+                depth: 0,
+            };
+        }
+        let prev = self.delay_to(v, cycle - 1);
+        let id = self.push(Op::Reg(prev.id), v.ty);
+        self.delays.insert((v.id, cycle), id);
+        V {
+            id,
+            ty: v.ty,
+            cycle,
+            depth: 0,
+        }
+    }
+
+    /// `v` registered once.
+    pub fn reg(&mut self, v: V) -> V {
+        self.delay_to(v, v.cycle + 1)
+    }
+
+    /// Aligns operands to a common cycle so that adding `c` cost units stays in budget.
+    fn align(&mut self, ops: &mut [V], c: u32) -> (u32, u32) {
+        let cycle = ops.iter().map(|v| v.cycle).max().unwrap_or(0);
+        for v in ops.iter_mut() {
+            *v = self.delay_to(*v, cycle);
+        }
+        let depth = ops.iter().map(|v| v.depth).max().unwrap_or(0);
+        if depth + c > self.budget {
+            for v in ops.iter_mut() {
+                *v = self.delay_to(*v, cycle + 1);
+            }
+            (cycle + 1, c)
+        } else {
+            (cycle, depth + c)
+        }
+    }
+
+    fn node(&mut self, op: impl FnOnce(&[V]) -> Op, ty: Ty, ops: &[V], c: u32) -> V {
+        let mut ops = ops.to_vec();
+        let (cycle, depth) = self.align(&mut ops, c);
+        let id = self.push(op(&ops), ty);
+        V {
+            id,
+            ty,
+            cycle,
+            depth,
+        }
+    }
+
+    /// `a + b` in `ty`.
+    pub fn add(&mut self, a: V, b: V, ty: Ty) -> V {
+        self.node(|o| Op::Add(o[0].id, o[1].id), ty, &[a, b], cost::ADD)
+    }
+
+    /// `a − b` in `ty`.
+    pub fn sub(&mut self, a: V, b: V, ty: Ty) -> V {
+        self.node(|o| Op::Sub(o[0].id, o[1].id), ty, &[a, b], cost::ADD)
+    }
+
+    /// `a · b` in `ty`, mapped to a multiplier with registered inputs and two output registers
+    /// (the DSP's input, M and P registers).
+    pub fn mul(&mut self, a: V, b: V, ty: Ty) -> V {
+        let cycle = a.cycle.max(b.cycle) + 1;
+        let a = self.delay_to(a, cycle);
+        let b = self.delay_to(b, cycle);
+        let id = self.push(Op::Mul(a.id, b.id), ty);
+        let p = V {
+            id,
+            ty,
+            cycle,
+            depth: self.budget,
+        };
+        let m = self.reg(p);
+        self.reg(m)
+    }
+
+    /// `a << k`, in `ty`.
+    pub fn shl(&mut self, a: V, k: u32, ty: Ty) -> V {
+        self.node(|o| Op::Shl(o[0].id, k), ty, &[a], cost::WIRE)
+    }
+
+    /// `a >> k` (arithmetic for signed `a`), in `ty`.
+    pub fn shr(&mut self, a: V, k: u32, ty: Ty) -> V {
+        self.node(|o| Op::Shr(o[0].id, k), ty, &[a], cost::WIRE)
+    }
+
+    /// `a` as `ty` (extension by `a`'s signedness, or truncation).
+    pub fn resize(&mut self, a: V, ty: Ty) -> V {
+        if a.ty == ty {
+            return a;
+        }
+        if let Some(x) = self.const_value(a) {
+            return self.constant(sign_extend(x, a.ty), ty);
+        }
+        self.node(|o| Op::Resize(o[0].id), ty, &[a], cost::WIRE)
+    }
+
+    /// Bits `lo .. lo + width` of `a`, unsigned.
+    pub fn slice(&mut self, a: V, lo: u32, width: u32) -> V {
+        assert!(lo + width <= a.ty.width, "slice beyond the word");
+        self.node(|o| Op::Slice(o[0].id, lo), Ty::u(width), &[a], cost::WIRE)
+    }
+
+    /// Bit `k` of `a`.
+    pub fn bit(&mut self, a: V, k: u32) -> V {
+        self.slice(a, k, 1)
+    }
+
+    /// `{a, b}`, unsigned.
+    pub fn cat(&mut self, a: V, b: V) -> V {
+        let ty = Ty::u(a.ty.width + b.ty.width);
+        self.node(|o| Op::Cat(o[0].id, o[1].id), ty, &[a, b], cost::WIRE)
+    }
+
+    /// `a << s` for a run-time shift, in `ty`.
+    pub fn var_shl(&mut self, a: V, s: V, ty: Ty) -> V {
+        self.node(|o| Op::VarShl(o[0].id, o[1].id), ty, &[a, s], cost::SHIFT)
+    }
+
+    /// `a >> s` for a run-time shift (arithmetic for signed `a`), in `ty`.
+    pub fn var_shr(&mut self, a: V, s: V, ty: Ty) -> V {
+        self.node(|o| Op::VarShr(o[0].id, o[1].id), ty, &[a, s], cost::SHIFT)
+    }
+
+    /// 1 iff `a < b`.
+    pub fn lt(&mut self, a: V, b: V) -> V {
+        self.node(|o| Op::Lt(o[0].id, o[1].id), Ty::u(1), &[a, b], cost::ADD)
+    }
+
+    /// 1 iff `a ≥ b`.
+    pub fn ge(&mut self, a: V, b: V) -> V {
+        let l = self.lt(a, b);
+        self.not(l)
+    }
+
+    /// 1 iff `a == b`.
+    pub fn eq(&mut self, a: V, b: V) -> V {
+        self.node(|o| Op::Eq(o[0].id, o[1].id), Ty::u(1), &[a, b], cost::ADD)
+    }
+
+    /// `sel ? a : b`; folded when `sel` is a constant. The result has `a`'s type (`b` is resized).
+    pub fn mux(&mut self, sel: V, a: V, b: V) -> V {
+        let b = self.resize(b, a.ty);
+        match self.const_value(sel) {
+            Some(1) => return a,
+            Some(_) => return b,
+            None => {}
+        }
+        if a.id == b.id {
+            return a;
+        }
+        self.node(|o| Op::Mux(o[0].id, o[1].id, o[2].id), a.ty, &[sel, a, b], cost::LUT)
+    }
+
+    /// Bitwise and (1-bit values are logic and), folded on constants.
+    pub fn and(&mut self, a: V, b: V) -> V {
+        match (self.const_value(a), self.const_value(b)) {
+            (Some(0), _) => return a,
+            (_, Some(0)) => return b,
+            (Some(x), _) if a.ty.width == 1 && x == 1 => return b,
+            (_, Some(x)) if b.ty.width == 1 && x == 1 => return a,
+            _ => {}
+        }
+        self.node(|o| Op::And(o[0].id, o[1].id), a.ty, &[a, b], cost::LUT)
+    }
+
+    /// Bitwise or, folded on constants.
+    pub fn or(&mut self, a: V, b: V) -> V {
+        match (self.const_value(a), self.const_value(b)) {
+            (Some(0), _) => return b,
+            (_, Some(0)) => return a,
+            (Some(1), _) if a.ty.width == 1 => return a,
+            (_, Some(1)) if b.ty.width == 1 => return b,
+            _ => {}
+        }
+        self.node(|o| Op::Or(o[0].id, o[1].id), a.ty, &[a, b], cost::LUT)
+    }
+
+    /// Bitwise xor.
+    pub fn xor(&mut self, a: V, b: V) -> V {
+        self.node(|o| Op::Xor(o[0].id, o[1].id), a.ty, &[a, b], cost::LUT)
+    }
+
+    /// Bitwise not, folded on constants.
+    pub fn not(&mut self, a: V) -> V {
+        if let Some(x) = self.const_value(a) {
+            return self.constant(!x as i128, a.ty);
+        }
+        self.node(|o| Op::Not(o[0].id), a.ty, &[a], cost::LUT)
+    }
+
+    /// Or of many bits as a balanced tree (0 when empty).
+    pub fn or_all(&mut self, bits: &[V]) -> V {
+        match bits.len() {
+            0 => self.constant(0, Ty::u(1)),
+            1 => bits[0],
+            _ => {
+                let (l, r) = bits.split_at(bits.len() / 2);
+                let l = self.or_all(l);
+                let r = self.or_all(r);
+                self.or(l, r)
+            }
+        }
+    }
+
+    /// Adds a table; returns its index for [`Builder::rom`].
+    pub fn table(&mut self, t: Table) -> u32 {
+        if let Some(k) = self.net.tables.iter().position(|x| x.name == t.name) {
+            assert_eq!(self.net.tables[k], t, "two tables named {}", t.name);
+            return k as u32;
+        }
+        self.net.tables.push(t);
+        (self.net.tables.len() - 1) as u32
+    }
+
+    /// Table `t` read at `addr`, with a registered output (a block or distributed ROM).
+    pub fn rom(&mut self, t: u32, addr: V) -> V {
+        let tab = &self.net.tables[t as usize];
+        let ty = Ty::u(tab.width);
+        assert!(addr.ty.width <= tab.addr_bits, "address wider than table {}", tab.name);
+        let addr = self.resize(addr, Ty::u(tab.addr_bits));
+        let r = self.node(|o| Op::Rom(t, o[0].id), ty, &[addr], cost::SHIFT);
+        self.reg(r)
+    }
+
+    /// A register loading `v` when `en` is 1: its output is valid one cycle after both.
+    pub fn hold(&mut self, v: V, en: V) -> V {
+        let mut ops = [v, en];
+        let cycle = v.cycle.max(en.cycle);
+        for o in ops.iter_mut() {
+            *o = self.delay_to(*o, cycle);
+        }
+        let id = self.push(Op::RegEn(ops[0].id, ops[1].id), v.ty);
+        V {
+            id,
+            ty: v.ty,
+            cycle: cycle + 1,
+            depth: 0,
+        }
+    }
+
+    /// A register whose input is connected later (feedback), valid at `cycle`.
+    pub fn feedback(&mut self, ty: Ty, cycle: u32) -> V {
+        let id = self.push(Op::Reg(Id::MAX), ty);
+        V {
+            id,
+            ty,
+            cycle,
+            depth: 0,
+        }
+    }
+
+    /// Connects the input of a [`Builder::feedback`] register to `v`. The caller owns the timing
+    /// of the loop (a counter, a running accumulator): no alignment is done.
+    pub fn connect(&mut self, r: V, v: V) {
+        let v = self.resize(v, r.ty);
+        self.net.nodes[r.id as usize].op = Op::Reg(v.id);
+    }
+
+    /// The finished netlist, without the nodes no output depends on.
+    pub fn finish(self) -> Netlist {
+        let mut net = self.net;
+        assert!(
+            net.nodes.iter().all(|n| !matches!(n.op, Op::Reg(Id::MAX))),
+            "an unconnected feedback register"
+        );
+        let mut live = vec![false; net.nodes.len()];
+        let mut stack: Vec<Id> = net.outputs.iter().map(|o| o.1).collect();
+        while let Some(id) = stack.pop() {
+            if std::mem::replace(&mut live[id as usize], true) {
+                continue;
+            }
+            stack.extend(operands(&net.nodes[id as usize].op));
+        }
+        let mut new_id = vec![Id::MAX; net.nodes.len()];
+        let mut nodes = Vec::with_capacity(live.iter().filter(|&&l| l).count());
+        for (k, n) in net.nodes.iter().enumerate() {
+            if live[k] {
+                new_id[k] = nodes.len() as Id;
+                nodes.push(n.clone());
+            }
+        }
+        for n in &mut nodes {
+            remap(&mut n.op, |x| new_id[x as usize]);
+        }
+        for o in &mut net.outputs {
+            o.1 = new_id[o.1 as usize];
+        }
+        net.names = net
+            .names
+            .into_iter()
+            .filter(|(k, _)| live[*k as usize])
+            .map(|(k, v)| (new_id[k as usize], v))
+            .collect();
+        net.nodes = nodes;
+        net
+    }
+}
+
+/// The operands of an operator.
+pub fn operands(op: &Op) -> Vec<Id> {
+    match *op {
+        Op::Input(_) | Op::Const(_) => vec![],
+        Op::Reg(a) | Op::Shl(a, _) | Op::Shr(a, _) | Op::Resize(a) | Op::Not(a) => vec![a],
+        Op::Rom(_, a) | Op::Slice(a, _) => vec![a],
+        Op::RegEn(a, b)
+        | Op::Add(a, b)
+        | Op::Sub(a, b)
+        | Op::Mul(a, b)
+        | Op::VarShl(a, b)
+        | Op::VarShr(a, b)
+        | Op::Lt(a, b)
+        | Op::Eq(a, b)
+        | Op::And(a, b)
+        | Op::Or(a, b)
+        | Op::Xor(a, b)
+        | Op::Cat(a, b) => vec![a, b],
+        Op::Mux(a, b, c) => vec![a, b, c],
+    }
+}
+
+fn remap(op: &mut Op, f: impl Fn(Id) -> Id) {
+    match op {
+        Op::Input(_) | Op::Const(_) => {}
+        Op::Reg(a) | Op::Shl(a, _) | Op::Shr(a, _) | Op::Resize(a) | Op::Not(a) => *a = f(*a),
+        Op::Rom(_, a) | Op::Slice(a, _) => *a = f(*a),
+        Op::RegEn(a, b)
+        | Op::Add(a, b)
+        | Op::Sub(a, b)
+        | Op::Mul(a, b)
+        | Op::VarShl(a, b)
+        | Op::VarShr(a, b)
+        | Op::Lt(a, b)
+        | Op::Eq(a, b)
+        | Op::And(a, b)
+        | Op::Or(a, b)
+        | Op::Xor(a, b)
+        | Op::Cat(a, b) => {
+            *a = f(*a);
+            *b = f(*b);
+        }
+        Op::Mux(a, b, c) => {
+            *a = f(*a);
+            *b = f(*b);
+            *c = f(*c);
+        }
+    }
+}
+
+/// The low `width` bits set.
+pub fn mask(width: u32) -> u128 {
+    if width >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    }
+}
+
+/// The value of raw bits under `ty`, as an i128 (unsigned values of 128 bits wrap).
+pub fn sign_extend(raw: u128, ty: Ty) -> i128 {
+    if ty.signed && ty.width < 128 {
+        let s = 128 - ty.width;
+        ((raw << s) as i128) >> s
+    } else {
+        raw as i128
+    }
+}
+
+/// Bits needed for the unsigned value `x` (at least 1).
+pub fn bits_for(x: u128) -> u32 {
+    (128 - x.leading_zeros()).max(1)
+}

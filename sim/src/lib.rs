@@ -1,0 +1,6 @@
+//! jettrellis-sim: one interface — set inputs, clock, read outputs — over the simulators that
+//! run a generated netlist.
+
+#![deny(missing_docs)]
+
+pub mod backend;
