@@ -124,7 +124,11 @@ impl Emitter<'_> {
             }
             Op::Lt(a, b) | Op::Eq(a, b) => {
                 let (cw, signed) = self.cmp_width(*a, *b);
-                let op = if matches!(n.op, Op::Lt(..)) { "<" } else { "==" };
+                let op = if matches!(n.op, Op::Lt(..)) {
+                    "<"
+                } else {
+                    "=="
+                };
                 if signed {
                     format!(
                         "$signed({}) {op} $signed({})",

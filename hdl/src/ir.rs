@@ -462,7 +462,12 @@ impl Builder {
         if a.id == b.id {
             return a;
         }
-        self.node(|o| Op::Mux(o[0].id, o[1].id, o[2].id), a.ty, &[sel, a, b], cost::LUT)
+        self.node(
+            |o| Op::Mux(o[0].id, o[1].id, o[2].id),
+            a.ty,
+            &[sel, a, b],
+            cost::LUT,
+        )
     }
 
     /// Bitwise and (1-bit values are logic and), folded on constants.
@@ -530,7 +535,11 @@ impl Builder {
     pub fn rom(&mut self, t: u32, addr: V) -> V {
         let tab = &self.net.tables[t as usize];
         let ty = Ty::u(tab.width);
-        assert!(addr.ty.width <= tab.addr_bits, "address wider than table {}", tab.name);
+        assert!(
+            addr.ty.width <= tab.addr_bits,
+            "address wider than table {}",
+            tab.name
+        );
         let addr = self.resize(addr, Ty::u(tab.addr_bits));
         let r = self.node(|o| Op::Rom(t, o[0].id), ty, &[addr], cost::SHIFT);
         self.reg(r)

@@ -21,6 +21,7 @@
 
 pub mod adder;
 pub mod cast;
+pub mod datapath;
 pub mod delay;
 pub mod emit;
 pub mod eval;

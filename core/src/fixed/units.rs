@@ -108,9 +108,15 @@ impl Tables {
         let m_bits = self.ln.size.trailing_zeros() + self.ln.step_log2;
         // Drop the leading one, keep the next m_bits bits (zeros shifted in below bit 0).
         let m = ((x << lz) << 1) >> (64 - m_bits);
+        Some(self.ln_exponent(p, frac) + self.ln.read(m))
+    }
+
+    /// The exponent part of [`Tables::ln`] for a leading one at bit `p`:
+    /// `round_shift((p − frac) · ln2, LN2_FRAC − G)` (the hardware reads it from a ROM).
+    #[inline(always)]
+    pub fn ln_exponent(&self, p: i64, frac: u32) -> i64 {
         let g = self.design.internal.log_frac;
-        let e = round_shift((p - frac as i64) * self.ln2, super::tables::LN2_FRAC - g);
-        Some(e + self.ln.read(m))
+        round_shift((p - frac as i64) * self.ln2, super::tables::LN2_FRAC - g)
     }
 
     /// The ratio term `λ · e^u` (log-format input `u`, log-format output), by

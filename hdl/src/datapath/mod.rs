@@ -1,0 +1,893 @@
+//! The clustering datapath generator: from a design, a pipelined netlist computing exactly what
+//! `jettrellis_core::fixed::FixedTrellis` computes (docs/datapath.md), with fold factor F.
+//!
+//! Stages (cycles are set by the builder's depth budget from the target clock):
+//! 1. input registers (hold registers loaded by `in_valid` when F > 1);
+//! 2. compaction: leaf i ← the i-th valid slot (prefix counts and one-hot muxes);
+//! 3. pair invariants s_ij for the N(N−1)/2 leaf pairs (angle ROMs, two multipliers each);
+//! 4. subset terms for all 2^N subsets: exact t by size level (t(S) = t(S∖h) + Σ s_hj),
+//!    saturation, √t (digit by digit), ln t;
+//! 5. ψ of every split of every subset, all in parallel (ψ does not depend on the recursion);
+//!    with F > 1 one ψ unit serves F consecutive splits of one subset, one per cycle;
+//! 6. the recursion by subset size: m = ψ + m_A + m_B, z = ψ + z_A + z_B (saturating), an
+//!    argmax tree (ties → lower split index) and the pairwise max* tree of §5.2 per subset;
+//! 7. the result for the root full(n) (λ_root variant when it differs), the MAP tree by a
+//!    pipelined pre-order walk over the argmax table, and the per-stage overflow flags.
+
+pub mod io;
+pub mod units;
+
+use crate::ir::{bits_for, Builder, Netlist, Ty, V};
+use jettrellis_core::fixed::{Design, Quantity, Stage, Tables};
+use jettrellis_core::mask::{self, Mask};
+use std::collections::HashMap;
+use units::{Lambda, Log, LutRom, Units};
+
+/// Largest N the generator accepts (the argmax table and ψ units grow as 3^N).
+pub const MAX_HW_LEAVES: u32 = 10;
+
+/// Why a design cannot be generated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenError {
+    /// The design key at fault.
+    pub key: &'static str,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl std::fmt::Display for GenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.problem)
+    }
+}
+
+impl std::error::Error for GenError {}
+
+/// A generated datapath.
+#[derive(Clone, Debug)]
+pub struct Datapath {
+    /// The netlist.
+    pub net: Netlist,
+    /// Clock edges from the one that samples `in_valid` to the one after which `out_valid`
+    /// and the outputs are visible (that edge included).
+    pub latency: u32,
+    /// Initiation interval: cycles between two jets (= fold).
+    pub ii: u32,
+    /// ψ units instantiated.
+    pub psi_units: usize,
+    /// Splits evaluated per jet.
+    pub splits: u64,
+    /// Depth budget used between registers (builder cost units).
+    pub depth_budget: u32,
+}
+
+/// Names of the ports, for drivers: inputs `in_valid`, `valid`, `pt_k`, `eta_k`, `phi_k`;
+/// outputs `out_valid`, `n_leaves`, `map_value`, `map_ninf`, `log_z`, `log_z_ninf`,
+/// `tree_s_j`, `tree_a_j` (j < N − 1), `overflow` (one bit per `Stage`, in `Stage::ALL` order).
+pub mod port {
+    /// Input strobe.
+    pub const IN_VALID: &str = "in_valid";
+    /// Valid bit per slot.
+    pub const VALID: &str = "valid";
+    /// Output strobe.
+    pub const OUT_VALID: &str = "out_valid";
+    /// Number of valid leaves.
+    pub const N_LEAVES: &str = "n_leaves";
+    /// MAP value (score format).
+    pub const MAP_VALUE: &str = "map_value";
+    /// MAP is −∞.
+    pub const MAP_NINF: &str = "map_ninf";
+    /// log Z (score format).
+    pub const LOG_Z: &str = "log_z";
+    /// log Z is −∞.
+    pub const LOG_Z_NINF: &str = "log_z_ninf";
+    /// Overflow flags.
+    pub const OVERFLOW: &str = "overflow";
+}
+
+/// Cost-unit budget between registers for a target clock: about 0.5 ns per unit after 1 ns of
+/// clock-to-out, setup and skew (an estimate; the report measures real logic depth).
+pub fn depth_budget(clock_mhz: f64) -> u32 {
+    let period_ns = 1000.0 / clock_mhz;
+    (((period_ns - 1.0) / 0.5).floor() as u32).max(3)
+}
+
+/// Checks that `d` can be generated.
+pub fn check(d: &Design) -> Result<(), GenError> {
+    if !(2..=MAX_HW_LEAVES).contains(&d.max_leaves) {
+        return Err(GenError {
+            key: "max_leaves",
+            problem: format!(
+                "the hardware generator supports 2..={MAX_HW_LEAVES} leaves, not {}",
+                d.max_leaves
+            ),
+        });
+    }
+    if d.outputs.count {
+        return Err(GenError {
+            key: "outputs.count",
+            problem: "the tree count is not implemented in hardware yet (software computes it); \
+                      set outputs.count = false"
+                .into(),
+        });
+    }
+    if !d.outputs.map && !d.outputs.log_z {
+        return Err(GenError {
+            key: "outputs",
+            problem: "at least one of outputs.map and outputs.log_z must be true".into(),
+        });
+    }
+    if !d.fold.is_power_of_two() {
+        return Err(GenError {
+            key: "fold",
+            problem: format!("fold must be a power of two, not {}", d.fold),
+        });
+    }
+    Ok(())
+}
+
+/// Values of one subset after the subset stage.
+#[derive(Clone, Copy)]
+struct Sub {
+    t: V,
+    sqrt: V,
+    ln: V,
+    can_split: V,
+}
+
+/// Recursion values of one subset.
+#[derive(Clone, Copy)]
+struct Cell {
+    map: Log,
+    z: Log,
+    best: V,
+}
+
+/// One split's ψ and the overflow bits of its evaluation.
+#[derive(Clone, Copy)]
+struct Psi {
+    psi: Log,
+    ratio_ovf: V,
+    score_ovf: V,
+}
+
+struct Gen<'t> {
+    b: Builder,
+    u: Units<'t>,
+    tab: &'t Tables,
+    n: usize,
+    fold: u32,
+    strobe: V,
+    phases: HashMap<u32, V>,
+    ovf: [Vec<V>; 6],
+    psi_units: usize,
+}
+
+impl Gen<'_> {
+    fn cu(&mut self, x: u64, w: u32) -> V {
+        self.b.constant(x as i128, Ty::u(w))
+    }
+
+    fn flag(&mut self, s: Stage, v: V) {
+        self.ovf[s as usize].push(v);
+    }
+
+    /// A phase counter valid at `cycle`: 0 when the jet's strobe is there, then 1, 2, … up to
+    /// `fold` (idle).
+    fn phase_at(&mut self, cycle: u32) -> V {
+        if let Some(&p) = self.phases.get(&cycle) {
+            return p;
+        }
+        let w = bits_for(self.fold as u128);
+        let st = self.b.delay_to(self.strobe, cycle);
+        let cnt = self.b.feedback(Ty::u(w), cycle);
+        let zero = self.cu(0, w);
+        let phase = self.b.mux(st, zero, cnt);
+        let f = self.cu(self.fold as u64, w);
+        let busy = self.b.lt(phase, f);
+        let one = self.cu(1, w);
+        let inc = self.b.add(phase, one, Ty::u(w));
+        let next = self.b.mux(busy, inc, phase);
+        self.b.connect(cnt, next);
+        self.phases.insert(cycle, phase);
+        phase
+    }
+
+    /// `vals[phase]` by a mux tree on the phase bits (entries past the end repeat the last).
+    fn select(&mut self, sel: V, vals: &[V]) -> V {
+        let mut level: Vec<V> = vals.to_vec();
+        let mut bit = 0;
+        while level.len() > 1 {
+            let s = self.b.bit(sel, bit);
+            level = level
+                .chunks(2)
+                .map(|c| {
+                    if c.len() == 2 {
+                        self.b.mux(s, c[1], c[0])
+                    } else {
+                        c[0]
+                    }
+                })
+                .collect();
+            bit += 1;
+        }
+        level[0]
+    }
+
+    fn compaction(&mut self, slots: &[[V; 3]], valid: V) -> (Vec<[V; 3]>, Vec<V>, V) {
+        let n = self.n;
+        let wr = bits_for(n as u128);
+        let mut rank = vec![self.cu(0, wr)];
+        for k in 0..n {
+            let v = self.b.bit(valid, k as u32);
+            let r = self.b.add(rank[k], v, Ty::u(wr));
+            rank.push(r);
+        }
+        let count = rank[n];
+        let mut leaves = Vec::new();
+        let mut cvalid = Vec::new();
+        for i in 0..n {
+            let mut acc: [V; 3] = [0, 1, 2].map(|f| {
+                let ty = slots[0][f].ty;
+                self.b.constant(0, ty)
+            });
+            for k in i..n {
+                let v = self.b.bit(valid, k as u32);
+                let ic = self.cu(i as u64, wr);
+                let at = self.b.eq(rank[k], ic);
+                let sel = self.b.and(v, at);
+                for f in 0..3 {
+                    acc[f] = self.b.mux(sel, slots[k][f], acc[f]);
+                }
+            }
+            leaves.push(acc);
+            let ic = self.cu(i as u64, wr);
+            cvalid.push(self.b.lt(ic, count));
+        }
+        (leaves, cvalid, count)
+    }
+
+    fn pair(&mut self, a: &[V; 3], bb: &[V; 3], active: V, roms: &(LutRom, LutRom)) -> V {
+        let d = &self.tab.design;
+        let k = d.input.angle_steps_per_pi as i64;
+        let eb = d.input.eta_bits;
+        let de = self.b.sub(a[1], bb[1], Ty::s(eb + 1));
+        let zero = self.b.constant(0, Ty::s(eb + 1));
+        let neg = self.b.lt(de, zero);
+        let nde = self.b.sub(zero, de, Ty::s(eb + 2));
+        let de = self.b.resize(de, Ty::s(eb + 2));
+        let ade = self.b.mux(neg, nde, de);
+        let last = self.tab.cosh_m1.size as i64 - 1;
+        let last_c = self.b.constant(last as i128, Ty::s(eb + 2));
+        let clamp = self.b.lt(last_c, ade);
+        let de = self.b.mux(clamp, last_c, ade);
+        let hit = self.b.and(clamp, active);
+        self.flag(Stage::Angle, hit);
+        let pb = d.input.phi_bits;
+        let period = 2 * k;
+        let w = (pb + 1).max(bits_for(period as u128) + 1) + 1;
+        let mut r = self.b.sub(a[2], bb[2], Ty::s(w));
+        let reach = ((1i64 << pb) - 1 + period - 1) / period;
+        let zero = self.b.constant(0, Ty::s(w));
+        let per = self.b.constant(period as i128, Ty::s(w));
+        for _ in 0..reach {
+            let neg = self.b.lt(r, zero);
+            let up = self.b.add(r, per, Ty::s(w));
+            r = self.b.mux(neg, up, r);
+        }
+        for _ in 0..reach {
+            let over = self.b.ge(r, per);
+            let down = self.b.sub(r, per, Ty::s(w));
+            r = self.b.mux(over, down, r);
+        }
+        let other = self.b.sub(per, r, Ty::s(w));
+        let less = self.b.lt(other, r);
+        let dp = self.b.mux(less, other, r);
+        let ab = roms.0.offset_bits();
+        let de_u = self.b.resize(de, Ty::u(ab));
+        let dp_u = self.b.resize(dp, Ty::u(ab));
+        let c = roms.0.read(&mut self.b, de_u);
+        let dd = roms.1.read(&mut self.b, dp_u);
+        let wa = c.ty.width.max(dd.ty.width) + 1;
+        let angle = self.b.add(c, dd, Ty::s(wa));
+        let angle = self.b.resize(angle, Ty::u(wa - 1));
+        let ptb = d.format(Quantity::Pt).bits;
+        let pp = self.b.mul(a[0], bb[0], Ty::u(2 * ptb));
+        let wp = 2 * ptb + angle.ty.width;
+        let prod = self.b.mul(pp, angle, Ty::u(wp));
+        let sh = self.tab.s_shift;
+        let s = if sh == 0 {
+            prod
+        } else {
+            let half = self.b.constant(1i128 << (sh - 1), Ty::u(wp + 1));
+            let sum = self.b.add(prod, half, Ty::u(wp + 1));
+            self.b.shr(sum, sh, Ty::u(wp + 1 - sh))
+        };
+        let tb = d.format(Quantity::T).bits;
+        let tmax = self.b.constant(self.tab.t_max as i128, s.ty);
+        let over = self.b.lt(tmax, s);
+        let hit = self.b.and(over, active);
+        self.flag(Stage::Pair, hit);
+        let s_t = self.b.resize(s, Ty::u(tb));
+        let tmax_t = self.b.constant(self.tab.t_max as i128, Ty::u(tb));
+        self.b.mux(over, tmax_t, s_t)
+    }
+
+    /// The subset stage for every subset of `0..n` with two or more leaves.
+    fn subsets(&mut self, s_ij: &HashMap<(usize, usize), V>, cvalid: &[V]) -> Vec<Option<Sub>> {
+        let d = self.tab.design;
+        let n = self.n;
+        let tb = d.format(Quantity::T).bits;
+        let wide = Ty::u(tb + bits_for((n * n) as u128));
+        let mut exact: Vec<Option<V>> = vec![None; 1 << n];
+        let mut row: HashMap<(usize, Mask), V> = HashMap::new();
+        let mut out = vec![None; 1 << n];
+        for k in 2..=n as u32 {
+            for s in (1..(1u32 << n)).filter(|s| s.count_ones() == k) {
+                let h = 31 - s.leading_zeros() as usize;
+                let rest = s ^ (1 << h);
+                // r_h(rest) = Σ_{j ∈ rest} s_hj, built by adding the top leaf of rest.
+                let r = {
+                    let top = 31 - rest.leading_zeros() as usize;
+                    let below = rest ^ (1 << top);
+                    let sh = self.b.resize(s_ij[&(top, h)], wide);
+                    match row.get(&(h, below)) {
+                        Some(&p) => self.b.add(p, sh, wide),
+                        None => sh,
+                    }
+                };
+                row.insert((h, rest), r);
+                let t = match exact[rest as usize] {
+                    Some(tr) => self.b.add(tr, r, wide),
+                    None => r,
+                };
+                exact[s as usize] = Some(t);
+                let tmax = self.b.constant(self.tab.t_max as i128, wide);
+                let over = self.b.lt(tmax, t);
+                let hit = self.b.and(over, cvalid[h]);
+                self.flag(Stage::SubsetT, hit);
+                let tt = self.b.resize(t, Ty::u(tb));
+                let tmax_t = self.b.constant(self.tab.t_max as i128, Ty::u(tb));
+                let t = self.b.mux(over, tmax_t, tt);
+                let cut = self.b.constant(self.tab.t_cut_raw as i128, Ty::u(tb));
+                let zero = self.b.constant(0, Ty::u(tb));
+                let below = self.b.lt(t, cut);
+                let is_zero = self.b.eq(t, zero);
+                let no = self.b.or(below, is_zero);
+                let can_split = self.b.not(no);
+                let shifted = self
+                    .b
+                    .shl(t, self.tab.sqrt_shift, Ty::u(tb + self.tab.sqrt_shift));
+                let sqrt = self.u.isqrt(&mut self.b, shifted);
+                let ln = self.u.ln(&mut self.b, t, d.internal.t_frac).v;
+                out[s as usize] = Some(Sub {
+                    t,
+                    sqrt,
+                    ln,
+                    can_split,
+                });
+            }
+        }
+        out
+    }
+
+    /// ψ of one split (§5.1) with the leaf flags as signals (constants fold away).
+    fn psi(&mut self, lam: &Lambda, s: &Sub, a: &Sub, bb: &Sub, a_leaf: V, b_leaf: V) -> Psi {
+        let tf = self.tab.design.internal.t_frac;
+        let b = &mut self.b;
+        let u = &self.u;
+        let both = b.and(a_leaf, b_leaf);
+        let mn_leaf = b.or(a_leaf, b_leaf);
+        let a_small = b.lt(a.t, bb.t);
+        let nbl = b.not(b_leaf);
+        let a_small = b.and(nbl, a_small);
+        let x_is_b = b.or(a_leaf, a_small);
+        let x_ln = b.mux(x_is_b, bb.ln, a.ln);
+        let x_sqrt = b.mux(x_is_b, bb.sqrt, a.sqrt);
+        let y_ln = b.mux(x_is_b, a.ln, bb.ln);
+        let (parent, p_ovf) = u.density(b, lam, x_ln, s.ln);
+        let lower = b.lt(s.sqrt, x_sqrt);
+        let diff = b.sub(s.sqrt, x_sqrt, s.sqrt.ty);
+        let zero = b.constant(0, s.sqrt.ty);
+        let dsq = b.mux(lower, zero, diff);
+        let ws = dsq.ty.width;
+        let sq = b.mul(dsq, dsq, Ty::u(2 * ws));
+        let sh = self.tab.sqrt_shift;
+        let tp2 = if sh == 0 {
+            sq
+        } else {
+            let half = b.constant(1i128 << (sh - 1), Ty::u(2 * ws + 1));
+            let sum = b.add(sq, half, Ty::u(2 * ws + 1));
+            b.shr(sum, sh, Ty::u(2 * ws + 1 - sh))
+        };
+        let l2 = u.ln(b, tp2, tf);
+        let zero1 = b.constant(0, Ty::u(1));
+        let s_log = Log {
+            v: s.ln,
+            ninf: zero1,
+        };
+        let leaf_in = Log {
+            v: b.mux(both, s_log.v, l2.v),
+            ninf: b.mux(both, zero1, l2.ninf),
+        };
+        let lf = u.leaf(b, lam, leaf_in);
+        let (cd, c_ovf) = u.density(b, lam, y_ln, l2.v);
+        let child = b.mux(mn_leaf, lf, cd);
+        let w = self.tab.design.internal.score_bits + 3;
+        let pc = b.add(parent, child, Ty::s(w));
+        let two_lf = b.shl(lf, 1, Ty::s(w));
+        let raw = b.mux(both, two_lf, pc);
+        let k4pi = b.constant(self.tab.k_4pi as i128, Ty::s(w));
+        let raw = b.add(raw, k4pi, Ty::s(w + 1));
+        let (v, sat) = u.sat_score(b, raw);
+        let inner_min = b.not(mn_leaf);
+        let l2_inf = b.and(inner_min, l2.ninf);
+        let psi_ninf = b.and(inner_min, l2_inf);
+        let l2_fin = b.not(l2.ninf);
+        let c_used = b.and(inner_min, l2_fin);
+        let c_hit = b.and(c_used, c_ovf);
+        let r_any = b.or(p_ovf, c_hit);
+        let not_both = b.not(both);
+        let ratio_ovf = b.and(not_both, r_any);
+        let psi_fin = b.not(psi_ninf);
+        let score_ovf = b.and(psi_fin, sat);
+        Psi {
+            psi: Log { v, ninf: psi_ninf },
+            ratio_ovf,
+            score_ovf,
+        }
+    }
+
+    /// ψ of every split of `s` (in split-index order), with units shared over `fold` splits.
+    fn psis(&mut self, lam: &Lambda, s: Mask, subs: &[Option<Sub>], leaf: &Sub) -> Vec<Psi> {
+        let splits: Vec<Mask> = mask::splits(s).collect();
+        let sub = |m: Mask| {
+            if m.count_ones() == 1 {
+                leaf
+            } else {
+                subs[m as usize].as_ref().unwrap()
+            }
+        };
+        let parent = *sub(s);
+        let mut out = Vec::with_capacity(splits.len());
+        for group in splits.chunks(self.fold as usize) {
+            self.psi_units += 1;
+            let ops: Vec<(Sub, Sub, V, V)> = group
+                .iter()
+                .map(|&a| {
+                    let bm = s ^ a;
+                    let al = self.cu((a.count_ones() == 1) as u64, 1);
+                    let bl = self.cu((bm.count_ones() == 1) as u64, 1);
+                    (*sub(a), *sub(bm), al, bl)
+                })
+                .collect();
+            if self.fold == 1 {
+                let (a, bb, al, bl) = ops[0];
+                out.push(self.psi(lam, &parent, &a, &bb, al, bl));
+                continue;
+            }
+            // Operands of split p enter at phase p; the inputs are stable for `fold` cycles.
+            let c = ops
+                .iter()
+                .flat_map(|o| [o.0.t, o.0.sqrt, o.0.ln, o.1.t, o.1.sqrt, o.1.ln])
+                .chain([parent.ln, parent.sqrt])
+                .map(|v| v.cycle)
+                .max()
+                .unwrap();
+            let phase = self.phase_at(c);
+            let pick = |g: &mut Self, f: &dyn Fn(&(Sub, Sub, V, V)) -> V| {
+                let vals: Vec<V> = ops.iter().map(|o| g.b.delay_to(f(o), c)).collect();
+                g.select(phase, &vals)
+            };
+            let a = Sub {
+                t: pick(self, &|o| o.0.t),
+                sqrt: pick(self, &|o| o.0.sqrt),
+                ln: pick(self, &|o| o.0.ln),
+                can_split: leaf.can_split,
+            };
+            let bb = Sub {
+                t: pick(self, &|o| o.1.t),
+                sqrt: pick(self, &|o| o.1.sqrt),
+                ln: pick(self, &|o| o.1.ln),
+                can_split: leaf.can_split,
+            };
+            let al = pick(self, &|o| o.2);
+            let bl = pick(self, &|o| o.3);
+            let p = self.psi(lam, &parent, &a, &bb, al, bl);
+            // A unit whose result does not depend on the phase can be ready before it.
+            let done = [p.psi.v, p.psi.ninf, p.ratio_ovf, p.score_ovf]
+                .iter()
+                .map(|v| v.cycle)
+                .fold(c, u32::max);
+            let ph = self.b.delay_to(phase, done);
+            let st = self.b.delay_to(self.strobe, done + self.fold);
+            for q in 0..group.len() {
+                let qc = self.cu(q as u64, ph.ty.width);
+                let en = self.b.eq(ph, qc);
+                let keep = |g: &mut Self, v: V| {
+                    let slot = g.b.hold(v, en);
+                    let slot = V {
+                        cycle: done + g.fold,
+                        depth: 0,
+                        ..slot
+                    };
+                    g.b.hold(slot, st)
+                };
+                out.push(Psi {
+                    psi: Log {
+                        v: keep(self, p.psi.v),
+                        ninf: keep(self, p.psi.ninf),
+                    },
+                    ratio_ovf: keep(self, p.ratio_ovf),
+                    score_ovf: keep(self, p.score_ovf),
+                });
+            }
+        }
+        out
+    }
+
+    /// The recursion step of subset `s` from its splits' ψ and its children's cells.
+    fn combine(
+        &mut self,
+        s: Mask,
+        sub: &Sub,
+        psis: &[Psi],
+        cells: &[Option<Cell>],
+        active: V,
+    ) -> Cell {
+        let leaf_cell = {
+            let z = self.b.constant(0, self.u.score_ty());
+            let f = self.cu(0, 1);
+            Cell {
+                map: Log { v: z, ninf: f },
+                z: Log { v: z, ninf: f },
+                best: self.cu(0, self.n as u32),
+            }
+        };
+        let cell = |m: Mask| {
+            if m.count_ones() == 1 {
+                leaf_cell
+            } else {
+                cells[m as usize].unwrap()
+            }
+        };
+        let gate = self.b.and(active, sub.can_split);
+        let w = self.tab.design.internal.score_bits + 2;
+        let mut cand: Vec<(Log, V)> = Vec::new();
+        let mut zs: Vec<Log> = Vec::new();
+        for (p, a) in mask::splits(s).enumerate() {
+            let (ca, cb) = (cell(a), cell(s ^ a));
+            let ps = psis[p];
+            let kids_inf = self.b.or(ca.map.ninf, cb.map.ninf);
+            let kids_fin = self.b.not(kids_inf);
+            let eval = self.b.and(gate, kids_fin);
+            let r = self.b.and(eval, ps.ratio_ovf);
+            self.flag(Stage::Ratio, r);
+            let sc = self.b.and(eval, ps.score_ovf);
+            self.flag(Stage::Score, sc);
+            let inf = self.b.or(kids_inf, ps.psi.ninf);
+            let fin = self.b.not(inf);
+            let add3 = |g: &mut Self, x: V, y: V| {
+                let t = g.b.add(ps.psi.v, x, Ty::s(w));
+                let t = g.b.add(t, y, Ty::s(w));
+                g.u.sat_score(&mut g.b, t)
+            };
+            let (m, mo) = add3(self, ca.map.v, cb.map.v);
+            let (z, zo) = add3(self, ca.z.v, cb.z.v);
+            let o = self.b.or(mo, zo);
+            let g2 = self.b.and(gate, fin);
+            let o = self.b.and(g2, o);
+            self.flag(Stage::Score, o);
+            let am = self.cu(a as u64, self.n as u32);
+            cand.push((Log { v: m, ninf: inf }, am));
+            zs.push(Log { v: z, ninf: inf });
+        }
+        // Argmax: the right candidate wins only when strictly greater (ties → lower index).
+        while cand.len() > 1 {
+            let mut next = Vec::with_capacity(cand.len().div_ceil(2));
+            for c in cand.chunks(2) {
+                if c.len() == 1 {
+                    next.push(c[0]);
+                    continue;
+                }
+                let (l, r) = (c[0], c[1]);
+                let gt = self.b.lt(l.0.v, r.0.v);
+                let l_inf_or_gt = self.b.or(l.0.ninf, gt);
+                let r_fin = self.b.not(r.0.ninf);
+                let take_r = self.b.and(r_fin, l_inf_or_gt);
+                let v = self.b.mux(take_r, r.0.v, l.0.v);
+                let ninf = self.b.and(l.0.ninf, r.0.ninf);
+                let best = self.b.mux(take_r, r.1, l.1);
+                next.push((Log { v, ninf }, best));
+            }
+            cand = next;
+        }
+        // log Z: the pairwise max* tree of §5.2.
+        while zs.len() > 1 {
+            let mut next = Vec::with_capacity(zs.len().div_ceil(2));
+            for c in zs.chunks(2) {
+                if c.len() == 1 {
+                    next.push(c[0]);
+                    continue;
+                }
+                let (v, o) = self.u.max_star(&mut self.b, c[0], c[1]);
+                let o = self.b.and(gate, o);
+                self.flag(Stage::Score, o);
+                next.push(v);
+            }
+            zs = next;
+        }
+        let no = self.b.not(sub.can_split);
+        let (m, best) = cand[0];
+        let zero_best = self.cu(0, self.n as u32);
+        let map_inf = self.b.or(no, m.ninf);
+        let best = self.b.mux(map_inf, zero_best, best);
+        let z_inf = self.b.or(no, zs[0].ninf);
+        Cell {
+            map: Log {
+                v: m.v,
+                ninf: map_inf,
+            },
+            z: Log {
+                v: zs[0].v,
+                ninf: z_inf,
+            },
+            best,
+        }
+    }
+
+    /// The pre-order MAP tree walk: (S_j, A_j) for j < N − 1, zeros past the end.
+    fn tree(&mut self, root: V, best: &[V]) -> Vec<(V, V)> {
+        let n = self.n;
+        let w = n as u32;
+        let zero = self.cu(0, w);
+        let mut stack = vec![zero; n - 1];
+        stack[0] = root;
+        let mut out = Vec::new();
+        for _ in 0..n - 1 {
+            let s = stack[0];
+            let a = self.select(s, best);
+            let bm = self.b.xor(s, a);
+            let mut st: Vec<V> = stack[1..].to_vec();
+            st.push(zero);
+            for m in [bm, a] {
+                let one = self.cu(1, w);
+                let dec = self.b.sub(m, one, Ty::u(w));
+                let and = self.b.and(m, dec);
+                let z = self.b.eq(and, zero);
+                let push = self.b.not(z);
+                let mut pushed = vec![m];
+                pushed.extend_from_slice(&st[..n - 2]);
+                st = st
+                    .iter()
+                    .zip(&pushed)
+                    .map(|(&keep, &p)| self.b.mux(push, p, keep))
+                    .collect();
+            }
+            out.push((s, a));
+            stack = st;
+        }
+        out
+    }
+}
+
+/// Generates the datapath of `d` (tables from `tab`, which must be `Tables::new(d)`).
+pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
+    check(d)?;
+    let n = d.max_leaves as usize;
+    let fold = d.fold;
+    let budget = depth_budget(d.clock_mhz);
+    let mut b = Builder::new(budget);
+    let u = Units::new(&mut b, tab);
+    let in_valid = b.raw_input(port::IN_VALID, Ty::u(1));
+    let valid_raw = b.raw_input(port::VALID, Ty::u(n as u32));
+    let fmt = |q: Quantity| {
+        let f = d.format(q);
+        Ty {
+            width: f.bits,
+            signed: f.signed,
+        }
+    };
+    let mut raw = Vec::new();
+    for k in 0..n {
+        raw.push([
+            b.raw_input(format!("pt_{k}"), fmt(Quantity::Pt)),
+            b.raw_input(format!("eta_{k}"), fmt(Quantity::Eta)),
+            b.raw_input(format!("phi_{k}"), fmt(Quantity::Phi)),
+        ]);
+    }
+    // F = 1: plain input registers. F > 1: hold registers, so that every stage up to the ψ
+    // units sees the jet for `fold` cycles.
+    let capture = |b: &mut Builder, v: V| {
+        if fold == 1 {
+            b.reg(v)
+        } else {
+            b.hold(v, in_valid)
+        }
+    };
+    let valid = capture(&mut b, valid_raw);
+    let slots: Vec<[V; 3]> = raw.iter().map(|r| r.map(|v| capture(&mut b, v))).collect();
+    let strobe = b.reg(in_valid);
+    let mut g = Gen {
+        b,
+        u,
+        tab,
+        n,
+        fold,
+        strobe,
+        phases: HashMap::new(),
+        ovf: Default::default(),
+        psi_units: 0,
+    };
+    let (leaves, cvalid, count) = g.compaction(&slots, valid);
+    let angle = (
+        LutRom::new(&mut g.b, "cosh_m1", &tab.cosh_m1),
+        LutRom::new(&mut g.b, "one_m_cos", &tab.one_m_cos),
+    );
+    let mut s_ij = HashMap::new();
+    for j in 1..n {
+        for i in 0..j {
+            let s = g.pair(&leaves[i], &leaves[j], cvalid[j], &angle);
+            s_ij.insert((i, j), s);
+        }
+    }
+    let subs = g.subsets(&s_ij, &cvalid);
+    let leaf = {
+        let z = |g: &mut Gen, ty: Ty| g.b.constant(0, ty);
+        let any = subs[3].unwrap();
+        Sub {
+            t: z(&mut g, any.t.ty),
+            sqrt: z(&mut g, any.sqrt.ty),
+            ln: z(&mut g, any.ln.ty),
+            can_split: z(&mut g, Ty::u(1)),
+        }
+    };
+    // ψ of every split, inner λ; for full(k) also the root λ when it differs.
+    let inner = g.u.inner;
+    let root_lam = g.u.root;
+    let distinct = g.u.distinct_root;
+    let mut psi_inner: Vec<Vec<Psi>> = vec![Vec::new(); 1 << n];
+    let mut psi_root: HashMap<Mask, Vec<Psi>> = HashMap::new();
+    let mut splits = 0u64;
+    for s in 1..(1u32 << n) {
+        if s.count_ones() < 2 {
+            continue;
+        }
+        splits += mask::split_count(s.count_ones());
+        let full = s & (s + 1) == 0;
+        if !(full && distinct && s == mask::full(n)) {
+            psi_inner[s as usize] = g.psis(&inner, s, &subs, &leaf);
+        }
+        if full && distinct {
+            psi_root.insert(s, g.psis(&root_lam, s, &subs, &leaf));
+        }
+    }
+    // The recursion, by subset size; full(k) is the root when n = k.
+    let wn = count.ty.width;
+    let mut cells: Vec<Option<Cell>> = vec![None; 1 << n];
+    let mut root_cells: HashMap<Mask, Cell> = HashMap::new();
+    for k in 2..=n as u32 {
+        for s in (1..(1u32 << n)).filter(|s| s.count_ones() == k) {
+            let h = 31 - s.leading_zeros() as usize;
+            let sub = subs[s as usize].unwrap();
+            let full = s & (s + 1) == 0;
+            let is_root = if full {
+                let kc = g.cu(k as u64, wn);
+                g.b.eq(count, kc)
+            } else {
+                g.cu(0, 1)
+            };
+            if full && distinct {
+                let act = g.b.and(cvalid[h], is_root);
+                let ps = psi_root[&s].clone();
+                let c = g.combine(s, &sub, &ps, &cells, act);
+                root_cells.insert(s, c);
+                if s != mask::full(n) {
+                    let not_root = g.b.not(is_root);
+                    let act = g.b.and(cvalid[h], not_root);
+                    let ps = psi_inner[s as usize].clone();
+                    cells[s as usize] = Some(g.combine(s, &sub, &ps, &cells, act));
+                }
+            } else {
+                let ps = psi_inner[s as usize].clone();
+                let c = g.combine(s, &sub, &ps, &cells, cvalid[h]);
+                cells[s as usize] = Some(c);
+                if full {
+                    root_cells.insert(s, c);
+                }
+            }
+        }
+    }
+    // The root: full(n) for n ≥ 2; n = 1 gives MAP = log Z = 0; n = 0 gives −∞.
+    let st = g.u.score_ty();
+    let zero_s = g.b.constant(0, st);
+    let one1 = g.cu(1, 1);
+    let zero1 = g.cu(0, 1);
+    let mut map = Log {
+        v: zero_s,
+        ninf: one1,
+    };
+    let mut z = map;
+    let mut root_mask = g.cu(0, n as u32);
+    let mut best: Vec<V> = (0..1u32 << n)
+        .map(|s| match cells[s as usize] {
+            Some(c) => c.best,
+            None => g.cu(0, n as u32),
+        })
+        .collect();
+    for k in 1..=n as u32 {
+        let kc = g.cu(k as u64, wn);
+        let here = g.b.eq(count, kc);
+        let (m, zz) = if k == 1 {
+            let f = Log {
+                v: zero_s,
+                ninf: zero1,
+            };
+            (f, f)
+        } else {
+            let c = root_cells[&mask::full(k as usize)];
+            if distinct {
+                let s = mask::full(k as usize) as usize;
+                best[s] = g.b.mux(here, c.best, best[s]);
+            }
+            (c.map, c.z)
+        };
+        map = Log {
+            v: g.b.mux(here, m.v, map.v),
+            ninf: g.b.mux(here, m.ninf, map.ninf),
+        };
+        z = Log {
+            v: g.b.mux(here, zz.v, z.v),
+            ninf: g.b.mux(here, zz.ninf, z.ninf),
+        };
+        if k >= 2 {
+            let fm = g.cu(mask::full(k as usize) as u64, n as u32);
+            root_mask = g.b.mux(here, fm, root_mask);
+        }
+    }
+    let zero_mask = g.cu(0, n as u32);
+    let root_mask = g.b.mux(map.ninf, zero_mask, root_mask);
+    let mut outs: Vec<(String, V)> = vec![(port::N_LEAVES.into(), count)];
+    if d.outputs.map {
+        outs.push((port::MAP_VALUE.into(), map.v));
+        outs.push((port::MAP_NINF.into(), map.ninf));
+        let walk = g.tree(root_mask, &best);
+        for (j, (s, a)) in walk.into_iter().enumerate() {
+            outs.push((format!("tree_s_{j}"), s));
+            outs.push((format!("tree_a_{j}"), a));
+        }
+    }
+    if d.outputs.log_z {
+        outs.push((port::LOG_Z.into(), z.v));
+        outs.push((port::LOG_Z_NINF.into(), z.ninf));
+    }
+    let flags: Vec<V> = (0..6)
+        .map(|k| {
+            let f = std::mem::take(&mut g.ovf[k]);
+            g.b.or_all(&f)
+        })
+        .collect();
+    let mut ovf = flags[0];
+    for f in &flags[1..] {
+        ovf = g.b.cat(*f, ovf);
+    }
+    outs.push((port::OVERFLOW.into(), ovf));
+    // Every output leaves at the same cycle, with the strobe.
+    let last = outs.iter().map(|o| o.1.cycle).max().unwrap() + 1;
+    let psi_units = g.psi_units;
+    let mut b = g.b;
+    let ov = b.delay_to(strobe, last);
+    let latency = b.output(port::OUT_VALID, ov);
+    for (name, v) in outs {
+        let v = b.delay_to(v, last);
+        b.output(name, v);
+    }
+    Ok(Datapath {
+        net: b.finish(),
+        latency,
+        ii: fold,
+        psi_units,
+        splits,
+        depth_budget: budget,
+    })
+}
