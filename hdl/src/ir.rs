@@ -370,10 +370,13 @@ impl Builder {
         self.node(|o| Op::Sub(o[0].id, o[1].id), ty, &[a, b], cost::ADD)
     }
 
-    /// `a · b` in `ty`, mapped to a multiplier with registered inputs and two output registers
-    /// (the DSP's input, M and P registers).
+    /// `a · b` in `ty`, mapped to a DSP multiplier: operands straight from registers (the
+    /// DSP's input registers) and the product registered once (its M register).
     pub fn mul(&mut self, a: V, b: V, ty: Ty) -> V {
-        let cycle = a.cycle.max(b.cycle) + 1;
+        let mut cycle = a.cycle.max(b.cycle);
+        if [a, b].iter().any(|v| v.depth > 0 && v.cycle == cycle) {
+            cycle += 1;
+        }
         let a = self.delay_to(a, cycle);
         let b = self.delay_to(b, cycle);
         let id = self.push(Op::Mul(a.id, b.id), ty);
@@ -383,8 +386,7 @@ impl Builder {
             cycle,
             depth: self.budget,
         };
-        let m = self.reg(p);
-        self.reg(m)
+        self.reg(p)
     }
 
     /// `a << k`, in `ty`.
@@ -507,18 +509,27 @@ impl Builder {
         self.node(|o| Op::Not(o[0].id), a.ty, &[a], cost::LUT)
     }
 
-    /// Or of many bits as a balanced tree (0 when empty).
+    /// Or of many bits (0 when empty), in order of arrival: the bits of one cycle as a balanced
+    /// tree, folded into a running result, so that early bits do not wait in delay lines.
     pub fn or_all(&mut self, bits: &[V]) -> V {
-        match bits.len() {
-            0 => self.constant(0, Ty::u(1)),
-            1 => bits[0],
-            _ => {
-                let (l, r) = bits.split_at(bits.len() / 2);
-                let l = self.or_all(l);
-                let r = self.or_all(r);
-                self.or(l, r)
-            }
+        let mut bits = bits.to_vec();
+        bits.sort_by_key(|v| v.cycle);
+        let mut acc = self.constant(0, Ty::u(1));
+        for same in bits.chunk_by(|a, b| a.cycle == b.cycle) {
+            let t = self.or_tree(same);
+            acc = self.or(acc, t);
         }
+        acc
+    }
+
+    fn or_tree(&mut self, bits: &[V]) -> V {
+        if bits.len() == 1 {
+            return bits[0];
+        }
+        let (l, r) = bits.split_at(bits.len() / 2);
+        let l = self.or_tree(l);
+        let r = self.or_tree(r);
+        self.or(l, r)
     }
 
     /// Adds a table; returns its index for [`Builder::rom`].

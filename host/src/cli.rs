@@ -23,6 +23,8 @@ pub enum Command {
     Compare(crate::compare::Args),
     /// Compare the fixed-point golden model with the float trellis on the same quantized jets.
     Accuracy(crate::accuracy::Args),
+    /// Generate the pipelined Verilog of the clustering datapath and its manifest.
+    Generate(crate::generate::Args),
     /// Time the exact trellis per jet and per split for N = 4 … max.
     Bench(crate::bench::Args),
     /// Run a quantized tagger bit-exact with hls4ml (or its float64 reference) over input rows.
@@ -36,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cluster(a) => crate::cluster::run(&a),
         Command::Compare(a) => crate::compare::run(&a),
         Command::Bench(a) => crate::bench::run(&a),
+        Command::Generate(a) => crate::generate::run(&a),
         Command::Accuracy(a) => crate::accuracy::run(&a),
         Command::Tag(a) => crate::tag::run(&a),
     }

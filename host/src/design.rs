@@ -69,6 +69,32 @@ pub fn keys() -> Vec<&'static str> {
         .collect()
 }
 
+/// The design as canonical TOML: every key, top-level keys first, then one table per section
+/// in a fixed order (what the manifest stores and hashes).
+pub fn to_toml(d: &Design) -> String {
+    let mut d = *d;
+    let mut top = String::new();
+    let mut sections: Vec<(String, String)> = Vec::new();
+    for (key, slot) in slots(&mut d) {
+        let v = match slot {
+            Slot::Int(x) => x.to_string(),
+            Slot::Real(x) => format!("{x:?}"),
+            Slot::Flag(x) => x.to_string(),
+        };
+        match key.split_once('.') {
+            None => top.push_str(&format!("{key} = {v}\n")),
+            Some((sec, k)) => match sections.iter_mut().find(|(s, _)| s == sec) {
+                Some((_, body)) => body.push_str(&format!("{k} = {v}\n")),
+                None => sections.push((sec.to_string(), format!("{k} = {v}\n"))),
+            },
+        }
+    }
+    for (sec, body) in sections {
+        top.push_str(&format!("\n[{sec}]\n{body}"));
+    }
+    top
+}
+
 /// Sets one key (dotted path) to a TOML value, checking its type.
 pub fn set_key(d: &mut Design, key: &str, v: &toml::Value) -> Result<()> {
     let mut all = slots(d);
@@ -133,6 +159,15 @@ mod tests {
     fn shipped_default_equals_core_default() {
         let text = include_str!("../../configs/default.toml");
         assert_eq!(parse(text).unwrap(), Design::default());
+    }
+
+    #[test]
+    fn canonical_toml_parses_back_to_the_same_design() {
+        let mut d = Design::default();
+        d.max_leaves = 6;
+        d.lambda_root = 2.25;
+        d.outputs.log_z = false;
+        assert_eq!(parse(&to_toml(&d)).unwrap(), d);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cluster;
 pub mod compare;
 pub mod design;
+pub mod generate;
 pub mod io;
 pub mod jets;
 pub mod kt;

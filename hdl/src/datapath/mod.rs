@@ -439,16 +439,31 @@ impl Gen<'_> {
     }
 
     /// ψ of every split of `s` (in split-index order), with units shared over `fold` splits.
-    fn psis(&mut self, lam: &Lambda, s: Mask, subs: &[Option<Sub>], leaf: &Sub) -> Vec<Psi> {
+    /// Operands enter no earlier than `start`, so that results arrive when the recursion needs
+    /// them instead of waiting in long delay lines (ψ words outnumber subset words ~12:1).
+    fn psis(
+        &mut self,
+        lam: &Lambda,
+        s: Mask,
+        subs: &[Option<Sub>],
+        leaf: &Sub,
+        start: u32,
+    ) -> Vec<Psi> {
         let splits: Vec<Mask> = mask::splits(s).collect();
-        let sub = |m: Mask| {
+        let late = |g: &mut Self, x: &Sub| Sub {
+            t: g.b.delay_to(x.t, x.t.cycle.max(start)),
+            sqrt: g.b.delay_to(x.sqrt, x.sqrt.cycle.max(start)),
+            ln: g.b.delay_to(x.ln, x.ln.cycle.max(start)),
+            can_split: x.can_split,
+        };
+        let sub = |g: &mut Self, m: Mask| {
             if m.count_ones() == 1 {
-                leaf
+                *leaf
             } else {
-                subs[m as usize].as_ref().unwrap()
+                late(g, subs[m as usize].as_ref().unwrap())
             }
         };
-        let parent = *sub(s);
+        let parent = sub(self, s);
         let mut out = Vec::with_capacity(splits.len());
         for group in splits.chunks(self.fold as usize) {
             self.psi_units += 1;
@@ -458,7 +473,7 @@ impl Gen<'_> {
                     let bm = s ^ a;
                     let al = self.cu((a.count_ones() == 1) as u64, 1);
                     let bl = self.cu((bm.count_ones() == 1) as u64, 1);
-                    (*sub(a), *sub(bm), al, bl)
+                    (sub(self, a), sub(self, bm), al, bl)
                 })
                 .collect();
             if self.fold == 1 {
@@ -671,6 +686,44 @@ impl Gen<'_> {
     }
 }
 
+/// Cycles from a generic ψ unit's operands to its result (the unit built alone).
+fn probe_psi_latency(tab: &Tables, budget: u32) -> u32 {
+    let mut b = Builder::new(budget);
+    let u = Units::new(&mut b, tab);
+    let strobe = b.raw_input("strobe", Ty::u(1));
+    let mut g = Gen {
+        b,
+        u,
+        tab,
+        n: 2,
+        fold: 1,
+        strobe,
+        phases: HashMap::new(),
+        ovf: Default::default(),
+        psi_units: 0,
+    };
+    let d = &tab.design;
+    let tb = d.format(Quantity::T).bits;
+    let wsq = tb + tab.sqrt_shift;
+    let ln_ty = g.u.ln_ty();
+    let sub = |g: &mut Gen| Sub {
+        t: g.b.raw_input("t", Ty::u(tb)),
+        sqrt: g.b.raw_input("sqrt", Ty::u(wsq.div_ceil(2))),
+        ln: g.b.raw_input("ln", ln_ty),
+        can_split: strobe,
+    };
+    let (s, a, bb) = (sub(&mut g), sub(&mut g), sub(&mut g));
+    let al = g.b.raw_input("a_leaf", Ty::u(1));
+    let bl = g.b.raw_input("b_leaf", Ty::u(1));
+    let lam = g.u.inner;
+    let p = g.psi(&lam, &s, &a, &bb, al, bl);
+    [p.psi.v, p.psi.ninf, p.ratio_ovf, p.score_ovf]
+        .iter()
+        .map(|v| v.cycle)
+        .max()
+        .unwrap()
+}
+
 /// Generates the datapath of `d` (tables from `tab`, which must be `Tables::new(d)`).
 pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
     check(d)?;
@@ -742,61 +795,56 @@ pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
             can_split: z(&mut g, Ty::u(1)),
         }
     };
-    // ψ of every split, inner λ; for full(k) also the root λ when it differs.
+    // ψ and the recursion, by subset size; full(k) is the root when n = k (its ψ then uses the
+    // root λ, a second set of units when λ_root's tables differ).
     let inner = g.u.inner;
     let root_lam = g.u.root;
     let distinct = g.u.distinct_root;
-    let mut psi_inner: Vec<Vec<Psi>> = vec![Vec::new(); 1 << n];
-    let mut psi_root: HashMap<Mask, Vec<Psi>> = HashMap::new();
+    let psi_latency = probe_psi_latency(tab, budget);
     let mut splits = 0u64;
-    for s in 1..(1u32 << n) {
-        if s.count_ones() < 2 {
-            continue;
-        }
-        splits += mask::split_count(s.count_ones());
-        let full = s & (s + 1) == 0;
-        if !(full && distinct && s == mask::full(n)) {
-            psi_inner[s as usize] = g.psis(&inner, s, &subs, &leaf);
-        }
-        if full && distinct {
-            psi_root.insert(s, g.psis(&root_lam, s, &subs, &leaf));
-        }
-    }
-    // The recursion, by subset size; full(k) is the root when n = k.
     let wn = count.ty.width;
     let mut cells: Vec<Option<Cell>> = vec![None; 1 << n];
     let mut root_cells: HashMap<Mask, Cell> = HashMap::new();
+    let mut ready: u32 = 0;
     for k in 2..=n as u32 {
+        let start = ready.saturating_sub(psi_latency);
+        let mut level_ready = 0;
         for s in (1..(1u32 << n)).filter(|s| s.count_ones() == k) {
+            splits += mask::split_count(k);
             let h = 31 - s.leading_zeros() as usize;
             let sub = subs[s as usize].unwrap();
             let full = s & (s + 1) == 0;
-            let is_root = if full {
-                let kc = g.cu(k as u64, wn);
-                g.b.eq(count, kc)
-            } else {
-                g.cu(0, 1)
+            let mut done = |c: Cell| {
+                level_ready = [c.map.v, c.map.ninf, c.z.v, c.z.ninf, c.best]
+                    .iter()
+                    .map(|v| v.cycle)
+                    .fold(level_ready, u32::max);
+                c
             };
             if full && distinct {
+                let kc = g.cu(k as u64, wn);
+                let is_root = g.b.eq(count, kc);
                 let act = g.b.and(cvalid[h], is_root);
-                let ps = psi_root[&s].clone();
+                let ps = g.psis(&root_lam, s, &subs, &leaf, start);
                 let c = g.combine(s, &sub, &ps, &cells, act);
-                root_cells.insert(s, c);
+                root_cells.insert(s, done(c));
                 if s != mask::full(n) {
                     let not_root = g.b.not(is_root);
                     let act = g.b.and(cvalid[h], not_root);
-                    let ps = psi_inner[s as usize].clone();
-                    cells[s as usize] = Some(g.combine(s, &sub, &ps, &cells, act));
+                    let ps = g.psis(&inner, s, &subs, &leaf, start);
+                    let c = g.combine(s, &sub, &ps, &cells, act);
+                    cells[s as usize] = Some(done(c));
                 }
             } else {
-                let ps = psi_inner[s as usize].clone();
-                let c = g.combine(s, &sub, &ps, &cells, cvalid[h]);
+                let ps = g.psis(&inner, s, &subs, &leaf, start);
+                let c = done(g.combine(s, &sub, &ps, &cells, cvalid[h]));
                 cells[s as usize] = Some(c);
                 if full {
                     root_cells.insert(s, c);
                 }
             }
         }
+        ready = level_ready;
     }
     // The root: full(n) for n ≥ 2; n = 1 gives MAP = log Z = 0; n = 0 gives −∞.
     let st = g.u.score_ty();

@@ -414,13 +414,14 @@ impl<'t> Units<'t> {
         let mut rem = b.constant(0, Ty::u(h + 2));
         let mut root = b.constant(0, Ty::u(h));
         let one = b.constant(1, Ty::u(2));
+        // Slice first: each step then delays only the two bits it still needs.
+        let pairs: Vec<V> = (0..h).map(|i| b.slice(x, 2 * i, 2)).collect();
         for i in (0..h).rev() {
-            let pair = b.slice(x, 2 * i, 2);
+            let pair = pairs[i as usize];
             let top = b.slice(rem, 0, h);
             rem = b.cat(top, pair);
             let rt = b.slice(root, 0, h);
             let trial = b.cat(rt, one);
-            let trial = b.slice(trial, 0, h + 2);
             let less = b.lt(rem, trial);
             let diff = b.sub(rem, trial, Ty::u(h + 2));
             rem = b.mux(less, rem, diff);
