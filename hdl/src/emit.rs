@@ -5,7 +5,8 @@
 //! decide a value (the class of bug rust-hdl's literal compares fall into). Registers start at 0
 //! (an FPGA power-up value), so simulators agree from the first cycle.
 
-use crate::ir::{Id, Netlist, Node, Op, Ty};
+use crate::ir::{Id, Module, Netlist, Node, Op, Table, Ty};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// Name of the module holding table `name` under top `top`.
@@ -77,7 +78,7 @@ impl Emitter<'_> {
         let s = match &n.op {
             Op::Input(k) => self.net.inputs[*k as usize].name.clone(),
             Op::Const(x) => Self::lit(n.ty, *x),
-            Op::Reg(_) | Op::RegEn(..) => return None,
+            Op::Reg(_) | Op::RegEn(..) | Op::Inst(..) | Op::InstOut(..) => return None,
             Op::Add(a, b) => format!("{} + {}", e(*a), e(*b)),
             Op::Sub(a, b) => format!("{} - {}", e(*a), e(*b)),
             Op::Mul(a, b) => format!("{} * {}", e(*a), e(*b)),
@@ -168,14 +169,15 @@ impl Emitter<'_> {
     }
 }
 
-/// The Verilog of `net` as module `top` (ports `clk`, the inputs, the outputs), followed by one
-/// module per table.
-pub fn verilog(net: &Netlist, top: &str, header: &str) -> String {
+/// Sub-module `m` of top `top`.
+pub fn sub_module(top: &str, m: &str) -> String {
+    format!("{top}_{m}")
+}
+
+/// One module: ports `clk`, the inputs, the outputs; `top` prefixes the names of the ROM and
+/// sub-modules it instantiates.
+fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &str) {
     let em = Emitter { net };
-    let mut v = String::with_capacity(net.nodes.len() * 48);
-    for line in header.lines() {
-        let _ = writeln!(v, "// {line}");
-    }
     let mut ports = vec!["  input wire clk".to_string()];
     for p in &net.inputs {
         ports.push(format!("  input wire [{}:0] {}", p.ty.width - 1, p.name));
@@ -183,7 +185,13 @@ pub fn verilog(net: &Netlist, top: &str, header: &str) -> String {
     for (p, _) in &net.outputs {
         ports.push(format!("  output wire [{}:0] {}", p.ty.width - 1, p.name));
     }
-    let _ = writeln!(v, "module {top} (\n{}\n);", ports.join(",\n"));
+    let _ = writeln!(v, "module {name} (\n{}\n);", ports.join(",\n"));
+    let mut inst_outs: HashMap<Id, Vec<(u32, Id)>> = HashMap::new();
+    for (k, n) in net.nodes.iter().enumerate() {
+        if let Op::InstOut(inst, o) = n.op {
+            inst_outs.entry(inst).or_default().push((o, k as Id));
+        }
+    }
     let mut regs = String::new();
     for (k, n) in net.nodes.iter().enumerate() {
         let id = k as Id;
@@ -199,15 +207,59 @@ pub fn verilog(net: &Netlist, top: &str, header: &str) -> String {
                 let _ = writeln!(v, "  reg [{}:0] n{id} = 0;", n.ty.width - 1);
                 let _ = writeln!(regs, "    if (n{en}) n{id} <= n{x};");
             }
+            Op::Inst(m, ins) => {
+                let def = &modules[*m as usize];
+                let mut conns = vec![".clk(clk)".to_string()];
+                for (p, x) in def.net.inputs.iter().zip(ins) {
+                    conns.push(format!(".{}(n{x})", p.name));
+                }
+                for &(o, out) in &inst_outs[&id] {
+                    let p = &def.net.outputs[o as usize].0;
+                    let _ = writeln!(v, "  wire [{}:0] n{out};", p.ty.width - 1);
+                    conns.push(format!(".{}(n{out})", p.name));
+                }
+                let _ = writeln!(
+                    v,
+                    "  {} u{id} ({});",
+                    sub_module(top, &def.name),
+                    conns.join(", ")
+                );
+            }
+            Op::InstOut(..) => {}
             _ => v.push_str(&em.comb(id, n, top).expect("combinational node")),
         }
     }
-    let _ = writeln!(v, "  always @(posedge clk) begin\n{regs}  end");
+    if !regs.is_empty() {
+        let _ = writeln!(v, "  always @(posedge clk) begin\n{regs}  end");
+    }
     for (p, id) in &net.outputs {
         let _ = writeln!(v, "  assign {} = n{id};", p.name);
     }
     let _ = writeln!(v, "endmodule\n");
-    for t in &net.tables {
+}
+
+/// The Verilog of `net` as module `top` (ports `clk`, the inputs, the outputs), followed by its
+/// sub-modules and one module per table.
+pub fn verilog(net: &Netlist, top: &str, header: &str) -> String {
+    let mut v = String::with_capacity(net.nodes.len() * 48);
+    for line in header.lines() {
+        let _ = writeln!(v, "// {line}");
+    }
+    module(&mut v, net, &net.modules, top, top);
+    let mut tables: Vec<&Table> = Vec::new();
+    for t in net
+        .tables
+        .iter()
+        .chain(net.modules.iter().flat_map(|m| &m.net.tables))
+    {
+        if !tables.iter().any(|x| x.name == t.name) {
+            tables.push(t);
+        }
+    }
+    for m in &net.modules {
+        module(&mut v, &m.net, &[], &sub_module(top, &m.name), top);
+    }
+    for t in tables {
         let _ = writeln!(
             v,
             "module {} (\n  input wire [{}:0] a,\n  output reg [{}:0] q\n);",

@@ -1,12 +1,13 @@
 //! Cycle-accurate evaluation of a [`Netlist`] with the semantics stated in [`crate::ir`]: the
 //! reference the emitted Verilog is checked against, and the engine behind the rust-hdl backend.
 
-use crate::ir::{mask, sign_extend, Id, Netlist, Op, Ty};
+use crate::ir::{flatten, mask, sign_extend, Id, Netlist, Op, Ty};
+use std::borrow::Cow;
 
 /// A running netlist: register state plus the values of the last evaluation.
 #[derive(Clone, Debug)]
 pub struct Sim<'a> {
-    net: &'a Netlist,
+    net: Cow<'a, Netlist>,
     vals: Vec<u128>,
     inputs: Vec<u128>,
     regs: Vec<(Id, Id, Option<Id>)>,
@@ -17,6 +18,11 @@ pub struct Sim<'a> {
 impl<'a> Sim<'a> {
     /// A simulation of `net` with every register at 0.
     pub fn new(net: &'a Netlist) -> Sim<'a> {
+        let net = if net.modules.is_empty() {
+            Cow::Borrowed(net)
+        } else {
+            Cow::Owned(flatten(net))
+        };
         let regs: Vec<(Id, Id, Option<Id>)> = net
             .nodes
             .iter()
@@ -28,12 +34,12 @@ impl<'a> Sim<'a> {
             })
             .collect();
         Sim {
-            net,
             vals: vec![0; net.nodes.len()],
             inputs: vec![0; net.inputs.len()],
             next: vec![0; regs.len()],
             regs,
             cycles: 0,
+            net,
         }
     }
 
@@ -70,6 +76,7 @@ impl<'a> Sim<'a> {
             let e = |x: Id| self.ext(x, w);
             let v = match n.op {
                 Op::Reg(_) | Op::RegEn(..) => continue,
+                Op::Inst(..) | Op::InstOut(..) => unreachable!("evaluated flattened"),
                 Op::Input(i) => self.inputs[i as usize],
                 Op::Const(x) => x,
                 Op::Add(a, b) => e(a).wrapping_add(e(b)),

@@ -110,6 +110,10 @@ pub enum Op {
     Slice(Id, u32),
     /// `{a, b}`: `a` in the high bits.
     Cat(Id, Id),
+    /// An instance of `Netlist::modules[m]` with its inputs (this node has no value).
+    Inst(u32, Vec<Id>),
+    /// Output `k` of instance `inst`.
+    InstOut(Id, u32),
 }
 
 /// A node: an operator and its type.
@@ -143,15 +147,45 @@ pub struct Netlist {
     pub outputs: Vec<(Port, Id)>,
     /// Optional human names of nodes (kept in the Verilog for readers and waveforms).
     pub names: HashMap<Id, String>,
+    /// Modules instantiated by `Op::Inst` (one level: modules hold no instances).
+    pub modules: Vec<Module>,
+}
+
+/// A module: a netlist whose outputs are not registered, with the timing of each output
+/// relative to its inputs (all inputs enter at one cycle, straight from registers).
+#[derive(Clone, Debug)]
+pub struct Module {
+    /// Name (the Verilog module is `<top>_<name>`).
+    pub name: String,
+    /// Its netlist.
+    pub net: Netlist,
+    /// Per output: (cycles after the inputs, combinational depth left at the output).
+    pub timing: Vec<(u32, u32)>,
 }
 
 impl Netlist {
-    /// Number of register bits.
+    /// Number of register bits, instances included.
     pub fn register_bits(&self) -> u64 {
+        let inner: Vec<u64> = self.modules.iter().map(|m| m.net.register_bits()).collect();
         self.nodes
             .iter()
-            .filter(|n| matches!(n.op, Op::Reg(_) | Op::RegEn(..)))
-            .map(|n| n.ty.width as u64)
+            .map(|n| match n.op {
+                Op::Reg(_) | Op::RegEn(..) => n.ty.width as u64,
+                Op::Inst(m, _) => inner[m as usize],
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Number of nodes, instances expanded.
+    pub fn flat_nodes(&self) -> u64 {
+        let inner: Vec<u64> = self.modules.iter().map(|m| m.net.flat_nodes()).collect();
+        self.nodes
+            .iter()
+            .map(|n| match n.op {
+                Op::Inst(m, _) => inner[m as usize],
+                _ => 1,
+            })
             .sum()
     }
 }
@@ -173,6 +207,7 @@ pub struct V {
 #[derive(Debug)]
 pub struct Builder {
     net: Netlist,
+    timing: Vec<(u32, u32)>,
     delays: HashMap<(Id, u32), Id>,
     consts: HashMap<(u128, Ty), Id>,
     budget: u32,
@@ -195,6 +230,7 @@ impl Builder {
     pub fn new(budget: u32) -> Builder {
         Builder {
             net: Netlist::default(),
+            timing: Vec::new(),
             delays: HashMap::new(),
             consts: HashMap::new(),
             budget: budget.max(cost::SHIFT),
@@ -268,6 +304,76 @@ impl Builder {
             r.id,
         ));
         r.cycle
+    }
+
+    /// An unregistered output of a module under construction (see [`Builder::module`]).
+    pub fn module_output(&mut self, name: impl Into<String>, v: V) {
+        self.net.outputs.push((
+            Port {
+                name: name.into(),
+                ty: v.ty,
+            },
+            v.id,
+        ));
+        self.timing.push((v.cycle, v.depth));
+    }
+
+    /// The module this builder holds (inputs from [`Builder::raw_input`], outputs from
+    /// [`Builder::module_output`]).
+    pub fn module(self, name: impl Into<String>) -> Module {
+        let timing = self.timing.clone();
+        Module {
+            name: name.into(),
+            net: self.finish(),
+            timing,
+        }
+    }
+
+    /// Adds a module definition; returns its index for [`Builder::instance`].
+    pub fn add_module(&mut self, m: Module) -> u32 {
+        assert!(m.net.modules.is_empty(), "modules hold no instances");
+        self.net.modules.push(m);
+        (self.net.modules.len() - 1) as u32
+    }
+
+    /// The outputs of a module input port's type, for callers.
+    pub fn module_def(&self, m: u32) -> &Module {
+        &self.net.modules[m as usize]
+    }
+
+    /// An instance of module `m` fed by `inputs` (resized to its port types); returns its
+    /// outputs with their cycles.
+    pub fn instance(&mut self, m: u32, inputs: &[V]) -> Vec<V> {
+        let def = &self.net.modules[m as usize];
+        assert_eq!(def.net.inputs.len(), inputs.len(), "ports of {}", def.name);
+        let tys: Vec<Ty> = def.net.inputs.iter().map(|p| p.ty).collect();
+        let outs: Vec<(Ty, (u32, u32))> = def
+            .net
+            .outputs
+            .iter()
+            .map(|o| o.0.ty)
+            .zip(def.timing.iter().copied())
+            .collect();
+        let ins: Vec<V> = inputs
+            .iter()
+            .zip(&tys)
+            .map(|(&v, &t)| self.resize(v, t))
+            .collect();
+        let mut cycle = ins.iter().map(|v| v.cycle).max().unwrap_or(0);
+        if ins.iter().any(|v| v.depth > 0 && v.cycle == cycle) {
+            cycle += 1;
+        }
+        let ids: Vec<Id> = ins.iter().map(|&v| self.delay_to(v, cycle).id).collect();
+        let inst = self.push(Op::Inst(m, ids), Ty::u(1));
+        outs.into_iter()
+            .enumerate()
+            .map(|(k, (ty, (c, depth)))| V {
+                id: self.push(Op::InstOut(inst, k as u32), ty),
+                ty,
+                cycle: cycle + c,
+                depth,
+            })
+            .collect()
     }
 
     /// A constant of type `ty` (value wrapped into the width).
@@ -605,6 +711,12 @@ impl Builder {
             }
             stack.extend(operands(&net.nodes[id as usize].op));
         }
+        // An instance's output ports are all connected, used or not.
+        for k in 0..net.nodes.len() {
+            if let Op::InstOut(inst, _) = net.nodes[k].op {
+                live[k] |= live[inst as usize];
+            }
+        }
         let mut new_id = vec![Id::MAX; net.nodes.len()];
         let mut nodes = Vec::with_capacity(live.iter().filter(|&&l| l).count());
         for (k, n) in net.nodes.iter().enumerate() {
@@ -619,6 +731,20 @@ impl Builder {
         for o in &mut net.outputs {
             o.1 = new_id[o.1 as usize];
         }
+        // Modules without a live instance go too.
+        let mut used: Vec<Option<u32>> = vec![None; net.modules.len()];
+        let mut kept = Vec::new();
+        for n in &mut nodes {
+            if let Op::Inst(m, _) = &mut n.op {
+                let k = *m as usize;
+                if used[k].is_none() {
+                    used[k] = Some(kept.len() as u32);
+                    kept.push(net.modules[k].clone());
+                }
+                *m = used[k].unwrap();
+            }
+        }
+        net.modules = kept;
         net.names = net
             .names
             .into_iter()
@@ -633,6 +759,8 @@ impl Builder {
 /// The operands of an operator.
 pub fn operands(op: &Op) -> Vec<Id> {
     match *op {
+        Op::Inst(_, ref ins) => ins.clone(),
+        Op::InstOut(inst, _) => vec![inst],
         Op::Input(_) | Op::Const(_) => vec![],
         Op::Reg(a) | Op::Shl(a, _) | Op::Shr(a, _) | Op::Resize(a) | Op::Not(a) => vec![a],
         Op::Rom(_, a) | Op::Slice(a, _) => vec![a],
@@ -654,6 +782,8 @@ pub fn operands(op: &Op) -> Vec<Id> {
 
 fn remap(op: &mut Op, f: impl Fn(Id) -> Id) {
     match op {
+        Op::Inst(_, ins) => ins.iter_mut().for_each(|x| *x = f(*x)),
+        Op::InstOut(inst, _) => *inst = f(*inst),
         Op::Input(_) | Op::Const(_) => {}
         Op::Reg(a) | Op::Shl(a, _) | Op::Shr(a, _) | Op::Resize(a) | Op::Not(a) => *a = f(*a),
         Op::Rom(_, a) | Op::Slice(a, _) => *a = f(*a),
@@ -702,4 +832,89 @@ pub fn sign_extend(raw: u128, ty: Ty) -> i128 {
 /// Bits needed for the unsigned value `x` (at least 1).
 pub fn bits_for(x: u128) -> u32 {
     (128 - x.leading_zeros()).max(1)
+}
+
+/// `net` with every instance replaced by a copy of its module (what the evaluator runs).
+pub fn flatten(net: &Netlist) -> Netlist {
+    let mut out = Netlist {
+        inputs: net.inputs.clone(),
+        ..Netlist::default()
+    };
+    let table_ix = |out: &mut Netlist, t: &Table| -> u32 {
+        match out.tables.iter().position(|x| x.name == t.name) {
+            Some(k) => k as u32,
+            None => {
+                out.tables.push(t.clone());
+                (out.tables.len() - 1) as u32
+            }
+        }
+    };
+    // Pass 1: flat ids, in the order pass 2 creates the nodes.
+    let mut top = vec![Id::MAX; net.nodes.len()];
+    let mut inst_map: HashMap<Id, Vec<Id>> = HashMap::new();
+    let mut next: Id = 0;
+    for (k, n) in net.nodes.iter().enumerate() {
+        if let Op::Inst(m, ins) = &n.op {
+            let mn = &net.modules[*m as usize].net;
+            let map = mn
+                .nodes
+                .iter()
+                .map(|x| match x.op {
+                    Op::Input(p) => top[ins[p as usize] as usize],
+                    _ => {
+                        next += 1;
+                        next - 1
+                    }
+                })
+                .collect();
+            inst_map.insert(k as Id, map);
+        } else {
+            top[k] = next;
+            next += 1;
+        }
+    }
+    // Pass 2: the nodes, operands remapped (registers may refer forward: ids are known).
+    for (k, n) in net.nodes.iter().enumerate() {
+        match &n.op {
+            Op::Inst(m, _) => {
+                let def = &net.modules[*m as usize].net;
+                let map = &inst_map[&(k as Id)];
+                for x in &def.nodes {
+                    let mut op = x.op.clone();
+                    match &mut op {
+                        Op::Input(_) => continue,
+                        Op::Rom(t, _) => *t = table_ix(&mut out, &def.tables[*t as usize]),
+                        _ => {}
+                    }
+                    remap(&mut op, |i| map[i as usize]);
+                    out.nodes.push(Node { op, ty: x.ty });
+                }
+            }
+            Op::InstOut(inst, o) => {
+                let Op::Inst(m, _) = net.nodes[*inst as usize].op else {
+                    unreachable!("InstOut of a non-instance")
+                };
+                let src = net.modules[m as usize].net.outputs[*o as usize].1;
+                let id = inst_map[inst][src as usize];
+                out.nodes.push(Node {
+                    op: Op::Resize(id),
+                    ty: n.ty,
+                });
+            }
+            op => {
+                let mut op = op.clone();
+                if let Op::Rom(t, _) = &mut op {
+                    *t = table_ix(&mut out, &net.tables[*t as usize]);
+                }
+                remap(&mut op, |i| top[i as usize]);
+                out.nodes.push(Node { op, ty: n.ty });
+            }
+        }
+    }
+    out.outputs = net
+        .outputs
+        .iter()
+        .map(|(p, id)| (p.clone(), top[*id as usize]))
+        .collect();
+    out
 }

@@ -61,7 +61,10 @@ pub fn apply_overrides(d: &mut Design, sets: &[String]) -> Result<()> {
 
 /// A Verilog identifier (what module names may be).
 fn check_name(name: &str) -> Result<()> {
-    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
         Ok(())
@@ -100,9 +103,7 @@ pub fn generate(d: &Design, name: &str) -> Result<Generated> {
     );
     let verilog = emit::verilog(&dp.net, name, &header);
     let seconds = t0.elapsed().as_secs_f64();
-    let port = |p: &jettrellis_hdl::ir::Port, dir: &str| {
-        json!({"name": p.name, "dir": dir, "width": p.ty.width, "signed": p.ty.signed})
-    };
+    let port = |p: &jettrellis_hdl::ir::Port, dir: &str| json!({"name": p.name, "dir": dir, "width": p.ty.width, "signed": p.ty.signed});
     let mut ports = vec![json!({"name": "clk", "dir": "in", "width": 1, "signed": false})];
     ports.extend(dp.net.inputs.iter().map(|p| port(p, "in")));
     ports.extend(dp.net.outputs.iter().map(|(p, _)| port(p, "out")));
@@ -131,7 +132,9 @@ pub fn generate(d: &Design, name: &str) -> Result<Generated> {
         "formats": formats(d),
         "roms": roms(&tab),
         "stats": {
-            "nodes": dp.net.nodes.len(),
+            "nodes": dp.net.flat_nodes(),
+            "top_nodes": dp.net.nodes.len(),
+            "modules": dp.net.modules.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
             "register_bits": dp.net.register_bits(),
             "psi_units": dp.psi_units,
             "splits_per_jet": dp.splits,

@@ -161,9 +161,159 @@ struct Gen<'t> {
     phases: HashMap<u32, V>,
     ovf: [Vec<V>; 6],
     psi_units: usize,
+    modules: HashMap<String, u32>,
 }
 
-impl Gen<'_> {
+impl<'t> Gen<'t> {
+    fn new(tab: &'t Tables, budget: u32, n: usize, fold: u32) -> Gen<'t> {
+        let mut b = Builder::new(budget);
+        let u = Units::new(&mut b, tab);
+        let strobe = b.constant(0, Ty::u(1));
+        Gen {
+            b,
+            u,
+            tab,
+            n,
+            fold,
+            strobe,
+            phases: HashMap::new(),
+            ovf: Default::default(),
+            psi_units: 0,
+            modules: HashMap::new(),
+        }
+    }
+
+    /// Module `key`, built by `build` in a fresh builder the first time.
+    fn module(&mut self, key: &str, build: impl FnOnce(&mut Gen<'t>)) -> u32 {
+        if let Some(&m) = self.modules.get(key) {
+            return m;
+        }
+        let mut sub = Gen::new(self.tab, self.b.budget(), self.n, 1);
+        build(&mut sub);
+        let m = self.b.add_module(sub.b.module(key));
+        self.modules.insert(key.to_string(), m);
+        m
+    }
+
+    /// √t and ln t of a subset (one module per design, instantiated per subset).
+    fn subset_terms(&mut self, t: V) -> (V, V) {
+        let tab = self.tab;
+        let m = self.module("subset_terms", |g| {
+            let t = g.b.raw_input("t", t.ty);
+            let shifted =
+                g.b.shl(t, tab.sqrt_shift, Ty::u(t.ty.width + tab.sqrt_shift));
+            let sqrt = g.u.isqrt(&mut g.b, shifted);
+            let ln = g.u.ln(&mut g.b, t, tab.design.internal.t_frac).v;
+            g.b.module_output("sqrt_t", sqrt);
+            g.b.module_output("ln_t", ln);
+        });
+        let o = self.b.instance(m, &[t]);
+        (o[0], o[1])
+    }
+
+    /// max*(x, y) and its overflow bit, as a module instance.
+    fn max_star(&mut self, x: Log, y: Log) -> (Log, V) {
+        let st = self.u.score_ty();
+        let m = self.module("max_star", |g| {
+            let port = |g: &mut Gen, n: &str| Log {
+                v: g.b.raw_input(format!("{n}_v"), st),
+                ninf: g.b.raw_input(format!("{n}_ninf"), Ty::u(1)),
+            };
+            let (x, y) = (port(g, "x"), port(g, "y"));
+            let (r, o) = g.u.max_star(&mut g.b, x, y);
+            g.b.module_output("v", r.v);
+            g.b.module_output("ninf", r.ninf);
+            g.b.module_output("ovf", o);
+        });
+        let o = self.b.instance(m, &[x.v, x.ninf, y.v, y.ninf]);
+        (
+            Log {
+                v: o[0],
+                ninf: o[1],
+            },
+            o[2],
+        )
+    }
+
+    /// The ψ module for λ `root` and child kinds `ka`, `kb` (`l` leaf, `i` inner, `d` chosen at
+    /// run time by a flag input), for operands of types `tys`.
+    fn psi_module(&mut self, root: bool, ka: &'static str, kb: &'static str, tys: [Ty; 8]) -> u32 {
+        let key = format!("psi_{}_{ka}{kb}", if root { "root" } else { "inner" });
+        self.module(&key, |g| {
+            let names = [
+                "s_ln", "s_sqrt", "a_t", "a_sqrt", "a_ln", "b_t", "b_sqrt", "b_ln",
+            ];
+            let p: Vec<V> = names
+                .iter()
+                .zip(tys)
+                .map(|(n, t)| g.b.raw_input(*n, t))
+                .collect();
+            let flag = |g: &mut Gen, k: &str, n: &str| match k {
+                "l" => g.cu(1, 1),
+                "i" => g.cu(0, 1),
+                _ => g.b.raw_input(n, Ty::u(1)),
+            };
+            let al = flag(g, ka, "a_leaf");
+            let bl = flag(g, kb, "b_leaf");
+            let z = g.cu(0, 1);
+            let sub = |t, sqrt, ln| Sub {
+                t,
+                sqrt,
+                ln,
+                can_split: z,
+            };
+            let (ss, sa, sb) = (
+                sub(p[0], p[1], p[0]),
+                sub(p[2], p[3], p[4]),
+                sub(p[5], p[6], p[7]),
+            );
+            let lam = if root { g.u.root } else { g.u.inner };
+            let r = g.psi(&lam, &ss, &sa, &sb, al, bl);
+            g.b.module_output("psi", r.psi.v);
+            g.b.module_output("psi_ninf", r.psi.ninf);
+            g.b.module_output("ratio_ovf", r.ratio_ovf);
+            g.b.module_output("score_ovf", r.score_ovf);
+        })
+    }
+
+    /// A ψ unit as an instance of its module.
+    fn psi_unit(&mut self, root: bool, s: &Sub, a: &Sub, bb: &Sub, al: V, bl: V) -> Psi {
+        let kind = |g: &Self, f: V| match g.b.const_value(f) {
+            Some(1) => "l",
+            Some(_) => "i",
+            None => "d",
+        };
+        let (ka, kb) = (kind(self, al), kind(self, bl));
+        let ins = [s.ln, s.sqrt, a.t, a.sqrt, a.ln, bb.t, bb.sqrt, bb.ln];
+        let m = self.psi_module(root, ka, kb, ins.map(|v| v.ty));
+        let mut ins = ins.to_vec();
+        if ka == "d" {
+            ins.push(al);
+        }
+        if kb == "d" {
+            ins.push(bl);
+        }
+        let o = self.b.instance(m, &ins);
+        Psi {
+            psi: Log {
+                v: o[0],
+                ninf: o[1],
+            },
+            ratio_ovf: o[2],
+            score_ovf: o[3],
+        }
+    }
+
+    /// Cycles from a ψ unit's operands to its results (the generic unit: the slowest kind).
+    fn psi_latency(&mut self, like: &Sub) -> u32 {
+        let tys = [
+            like.ln, like.sqrt, like.t, like.sqrt, like.ln, like.t, like.sqrt, like.ln,
+        ];
+        let m = self.psi_module(false, "d", "d", tys.map(|v| v.ty));
+        let t = &self.b.module_def(m).timing;
+        t.iter().map(|t| t.0).max().unwrap()
+    }
+
     fn cu(&mut self, x: u64, w: u32) -> V {
         self.b.constant(x as i128, Ty::u(w))
     }
@@ -355,11 +505,7 @@ impl Gen<'_> {
                 let is_zero = self.b.eq(t, zero);
                 let no = self.b.or(below, is_zero);
                 let can_split = self.b.not(no);
-                let shifted = self
-                    .b
-                    .shl(t, self.tab.sqrt_shift, Ty::u(tb + self.tab.sqrt_shift));
-                let sqrt = self.u.isqrt(&mut self.b, shifted);
-                let ln = self.u.ln(&mut self.b, t, d.internal.t_frac).v;
+                let (sqrt, ln) = self.subset_terms(t);
                 out[s as usize] = Some(Sub {
                     t,
                     sqrt,
@@ -443,7 +589,7 @@ impl Gen<'_> {
     /// them instead of waiting in long delay lines (ψ words outnumber subset words ~12:1).
     fn psis(
         &mut self,
-        lam: &Lambda,
+        root: bool,
         s: Mask,
         subs: &[Option<Sub>],
         leaf: &Sub,
@@ -478,7 +624,7 @@ impl Gen<'_> {
                 .collect();
             if self.fold == 1 {
                 let (a, bb, al, bl) = ops[0];
-                out.push(self.psi(lam, &parent, &a, &bb, al, bl));
+                out.push(self.psi_unit(root, &parent, &a, &bb, al, bl));
                 continue;
             }
             // Operands of split p enter at phase p; the inputs are stable for `fold` cycles.
@@ -508,7 +654,7 @@ impl Gen<'_> {
             };
             let al = pick(self, &|o| o.2);
             let bl = pick(self, &|o| o.3);
-            let p = self.psi(lam, &parent, &a, &bb, al, bl);
+            let p = self.psi_unit(root, &parent, &a, &bb, al, bl);
             // A unit whose result does not depend on the phase can be ready before it.
             let done = [p.psi.v, p.psi.ninf, p.ratio_ovf, p.score_ovf]
                 .iter()
@@ -566,13 +712,49 @@ impl Gen<'_> {
                 cells[m as usize].unwrap()
             }
         };
-        let gate = self.b.and(active, sub.can_split);
+        // Everything of this subset starts at one cycle, when its last operand is there: the
+        // per-split logic then waits in no delay line, only the shared operands do.
+        let t0 = mask::splits(s)
+            .flat_map(|a| {
+                let (ca, cb) = (cell(a), cell(s ^ a));
+                [ca.map.v, ca.map.ninf, ca.z.v, cb.map.v, cb.map.ninf, cb.z.v]
+            })
+            .chain(
+                psis.iter()
+                    .flat_map(|p| [p.psi.v, p.psi.ninf, p.ratio_ovf, p.score_ovf]),
+            )
+            .map(|v| v.cycle)
+            .max()
+            .unwrap();
+        let late = |g: &mut Self, v: V| g.b.delay_to(v, v.cycle.max(t0));
+        let late_log = |g: &mut Self, l: Log| Log {
+            v: late(g, l.v),
+            ninf: late(g, l.ninf),
+        };
+        let active = late(self, active);
+        let can_split = late(self, sub.can_split);
+        let gate = self.b.and(active, can_split);
         let w = self.tab.design.internal.score_bits + 2;
         let mut cand: Vec<(Log, V)> = Vec::new();
         let mut zs: Vec<Log> = Vec::new();
         for (p, a) in mask::splits(s).enumerate() {
             let (ca, cb) = (cell(a), cell(s ^ a));
+            let ca = Cell {
+                map: late_log(self, ca.map),
+                z: late_log(self, ca.z),
+                best: ca.best,
+            };
+            let cb = Cell {
+                map: late_log(self, cb.map),
+                z: late_log(self, cb.z),
+                best: cb.best,
+            };
             let ps = psis[p];
+            let ps = Psi {
+                psi: late_log(self, ps.psi),
+                ratio_ovf: late(self, ps.ratio_ovf),
+                score_ovf: late(self, ps.score_ovf),
+            };
             let kids_inf = self.b.or(ca.map.ninf, cb.map.ninf);
             let kids_fin = self.b.not(kids_inf);
             let eval = self.b.and(gate, kids_fin);
@@ -625,7 +807,7 @@ impl Gen<'_> {
                     next.push(c[0]);
                     continue;
                 }
-                let (v, o) = self.u.max_star(&mut self.b, c[0], c[1]);
+                let (v, o) = self.max_star(c[0], c[1]);
                 let o = self.b.and(gate, o);
                 self.flag(Stage::Score, o);
                 next.push(v);
@@ -686,52 +868,14 @@ impl Gen<'_> {
     }
 }
 
-/// Cycles from a generic ψ unit's operands to its result (the unit built alone).
-fn probe_psi_latency(tab: &Tables, budget: u32) -> u32 {
-    let mut b = Builder::new(budget);
-    let u = Units::new(&mut b, tab);
-    let strobe = b.raw_input("strobe", Ty::u(1));
-    let mut g = Gen {
-        b,
-        u,
-        tab,
-        n: 2,
-        fold: 1,
-        strobe,
-        phases: HashMap::new(),
-        ovf: Default::default(),
-        psi_units: 0,
-    };
-    let d = &tab.design;
-    let tb = d.format(Quantity::T).bits;
-    let wsq = tb + tab.sqrt_shift;
-    let ln_ty = g.u.ln_ty();
-    let sub = |g: &mut Gen| Sub {
-        t: g.b.raw_input("t", Ty::u(tb)),
-        sqrt: g.b.raw_input("sqrt", Ty::u(wsq.div_ceil(2))),
-        ln: g.b.raw_input("ln", ln_ty),
-        can_split: strobe,
-    };
-    let (s, a, bb) = (sub(&mut g), sub(&mut g), sub(&mut g));
-    let al = g.b.raw_input("a_leaf", Ty::u(1));
-    let bl = g.b.raw_input("b_leaf", Ty::u(1));
-    let lam = g.u.inner;
-    let p = g.psi(&lam, &s, &a, &bb, al, bl);
-    [p.psi.v, p.psi.ninf, p.ratio_ovf, p.score_ovf]
-        .iter()
-        .map(|v| v.cycle)
-        .max()
-        .unwrap()
-}
-
 /// Generates the datapath of `d` (tables from `tab`, which must be `Tables::new(d)`).
 pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
     check(d)?;
     let n = d.max_leaves as usize;
     let fold = d.fold;
     let budget = depth_budget(d.clock_mhz);
-    let mut b = Builder::new(budget);
-    let u = Units::new(&mut b, tab);
+    let mut g = Gen::new(tab, budget, n, fold);
+    let b = &mut g.b;
     let in_valid = b.raw_input(port::IN_VALID, Ty::u(1));
     let valid_raw = b.raw_input(port::VALID, Ty::u(n as u32));
     let fmt = |q: Quantity| {
@@ -758,20 +902,9 @@ pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
             b.hold(v, in_valid)
         }
     };
-    let valid = capture(&mut b, valid_raw);
-    let slots: Vec<[V; 3]> = raw.iter().map(|r| r.map(|v| capture(&mut b, v))).collect();
-    let strobe = b.reg(in_valid);
-    let mut g = Gen {
-        b,
-        u,
-        tab,
-        n,
-        fold,
-        strobe,
-        phases: HashMap::new(),
-        ovf: Default::default(),
-        psi_units: 0,
-    };
+    let valid = capture(b, valid_raw);
+    let slots: Vec<[V; 3]> = raw.iter().map(|r| r.map(|v| capture(b, v))).collect();
+    g.strobe = g.b.reg(in_valid);
     let (leaves, cvalid, count) = g.compaction(&slots, valid);
     let angle = (
         LutRom::new(&mut g.b, "cosh_m1", &tab.cosh_m1),
@@ -797,10 +930,8 @@ pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
     };
     // ψ and the recursion, by subset size; full(k) is the root when n = k (its ψ then uses the
     // root λ, a second set of units when λ_root's tables differ).
-    let inner = g.u.inner;
-    let root_lam = g.u.root;
     let distinct = g.u.distinct_root;
-    let psi_latency = probe_psi_latency(tab, budget);
+    let psi_latency = g.psi_latency(&subs[3].unwrap());
     let mut splits = 0u64;
     let wn = count.ty.width;
     let mut cells: Vec<Option<Cell>> = vec![None; 1 << n];
@@ -825,18 +956,18 @@ pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
                 let kc = g.cu(k as u64, wn);
                 let is_root = g.b.eq(count, kc);
                 let act = g.b.and(cvalid[h], is_root);
-                let ps = g.psis(&root_lam, s, &subs, &leaf, start);
+                let ps = g.psis(true, s, &subs, &leaf, start);
                 let c = g.combine(s, &sub, &ps, &cells, act);
                 root_cells.insert(s, done(c));
                 if s != mask::full(n) {
                     let not_root = g.b.not(is_root);
                     let act = g.b.and(cvalid[h], not_root);
-                    let ps = g.psis(&inner, s, &subs, &leaf, start);
+                    let ps = g.psis(false, s, &subs, &leaf, start);
                     let c = g.combine(s, &sub, &ps, &cells, act);
                     cells[s as usize] = Some(done(c));
                 }
             } else {
-                let ps = g.psis(&inner, s, &subs, &leaf, start);
+                let ps = g.psis(false, s, &subs, &leaf, start);
                 let c = done(g.combine(s, &sub, &ps, &cells, cvalid[h]));
                 cells[s as usize] = Some(c);
                 if full {
@@ -924,7 +1055,7 @@ pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
     let last = outs.iter().map(|o| o.1.cycle).max().unwrap() + 1;
     let psi_units = g.psi_units;
     let mut b = g.b;
-    let ov = b.delay_to(strobe, last);
+    let ov = b.delay_to(g.strobe, last);
     let latency = b.output(port::OUT_VALID, ov);
     for (name, v) in outs {
         let v = b.delay_to(v, last);
