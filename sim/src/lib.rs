@@ -4,3 +4,5 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod icarus;
+pub mod testbench;
