@@ -262,24 +262,36 @@ pub fn verilog(net: &Netlist, top: &str, header: &str) -> String {
     for t in tables {
         let _ = writeln!(
             v,
-            "module {} (\n  input wire [{}:0] a,\n  output reg [{}:0] q\n);",
+            "module {} (\n  input wire [{}:0] a,\n  output wire [{}:0] q\n);",
             rom_module(top, &t.name),
             t.addr_bits - 1,
             t.width - 1
         );
-        let _ = writeln!(v, "  always @(*) begin\n    case (a)");
+        // A function behind a continuous assignment rather than `always @(*)`: the latter runs
+        // only when `a` changes, so an address that stays 0 from power-up read X in simulators
+        // with IEEE 1364 event semantics (Icarus) while the evaluator and Verilator read word 0.
+        // Its input is not called `addr`: Verilator's lint (VARHIDDEN) flags a top port of that name.
+        let _ = writeln!(
+            v,
+            "  function [{}:0] lookup;\n    input [{}:0] word_index;\n    case (word_index)",
+            t.width - 1,
+            t.addr_bits - 1
+        );
         for (j, w) in t.words.iter().enumerate() {
             let _ = writeln!(
                 v,
-                "      {}'d{j}: q = {};",
+                "      {}'d{j}: lookup = {};",
                 t.addr_bits,
                 Emitter::lit(Ty::u(t.width), *w)
             );
         }
         if t.words.len() < 1 << t.addr_bits {
-            let _ = writeln!(v, "      default: q = {}'h0;", t.width);
+            let _ = writeln!(v, "      default: lookup = {}'h0;", t.width);
         }
-        let _ = writeln!(v, "    endcase\n  end\nendmodule\n");
+        let _ = writeln!(
+            v,
+            "    endcase\n  endfunction\n  assign q = lookup(a);\nendmodule\n"
+        );
     }
     v
 }

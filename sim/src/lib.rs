@@ -4,4 +4,6 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod icarus;
 pub mod stream;
+pub mod testbench;
