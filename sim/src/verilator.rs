@@ -5,7 +5,8 @@
 //! microseconds per cycle, the FFI path tens of nanoseconds (see `notes/toolchain.md`).
 //!
 //! The cache entry is keyed by a SHA-256 of everything that decides the binary: the Verilog, the
-//! shim, the trace flag and `verilator --version`. An entry is built in a temporary directory
+//! shim, the verilator command line (with the trace flag) and
+//! `verilator --version`. An entry is built in a temporary directory
 //! and renamed into place, so an interrupted build never leaves a half entry behind.
 
 use jettrellis_hdl::emit;
@@ -63,8 +64,8 @@ pub enum Error {
         /// The loader's error.
         source: libloading::Error,
     },
-    /// A port the shim cannot carry.
-    Port(String),
+    /// A port the shim cannot carry, or a VCD path C cannot take.
+    Invalid(String),
 }
 
 impl fmt::Display for Error {
@@ -87,7 +88,7 @@ impl fmt::Display for Error {
                 log.display()
             ),
             Error::Load { path, source } => write!(f, "loading {}: {source}", path.display()),
-            Error::Port(m) => write!(f, "{m}"),
+            Error::Invalid(m) => write!(f, "{m}"),
         }
     }
 }
@@ -97,7 +98,7 @@ impl std::error::Error for Error {
         match self {
             Error::NoVerilator(e) | Error::Io { source: e, .. } => Some(e),
             Error::Load { source, .. } => Some(source),
-            Error::Tool { .. } | Error::Port(_) => None,
+            Error::Tool { .. } | Error::Invalid(_) => None,
         }
     }
 }
@@ -165,7 +166,7 @@ pub struct VerilatorBackend {
     tick: TickFn,
     in_mask: Vec<u128>,
     n_out: usize,
-    // Declared last so it is unloaded after `drop` has freed the model.
+    // Keeps the code behind the function pointers mapped; `drop` frees the model before it goes.
     _lib: libloading::Library,
 }
 
@@ -193,7 +194,7 @@ impl VerilatorBackend {
         let t0 = Instant::now();
         for p in inputs.iter().chain(outputs) {
             if !(1..=128).contains(&p.ty.width) {
-                return Err(Error::Port(format!(
+                return Err(Error::Invalid(format!(
                     "port {} is {} bits wide; the shim carries 1..=128",
                     p.name, p.ty.width
                 )));
@@ -206,9 +207,8 @@ impl VerilatorBackend {
         for part in [
             "jettrellis-verilator-1",
             verilog,
-            top,
+            &verilator_args(top, trace).join(" "),
             &shim,
-            if trace { "trace" } else { "notrace" },
             &version,
         ] {
             h.update((part.len() as u64).to_le_bytes());
@@ -259,7 +259,7 @@ impl VerilatorBackend {
         let vcd_c = vcd
             .map(|p| {
                 CString::new(p.as_os_str().as_encoded_bytes())
-                    .map_err(|_| Error::Port(format!("VCD path {} has a NUL", p.display())))
+                    .map_err(|_| Error::Invalid(format!("VCD path {} has a NUL", p.display())))
             })
             .transpose()?;
         // SAFETY: `jt_new` takes a NUL-terminated path or null, and copies what it needs.
@@ -537,6 +537,42 @@ fn build_entry(
     result
 }
 
+/// The verilator command line (part of the cache key: other flags make another binary).
+fn verilator_args(top: &str, trace: bool) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "--cc",
+        "-O3",
+        "--build",
+        "-j",
+        "2",
+        // Width and unused-bit lints are expected in generated code; errors still stop.
+        "-Wno-fatal",
+        "--top-module",
+        top,
+        "--prefix",
+        "Vdut",
+        "--Mdir",
+        "obj",
+        // The shim is the "main" program, linked as a shared library instead of an executable.
+        "--exe",
+        "-CFLAGS",
+        "-fPIC",
+        "-LDFLAGS",
+        "-shared",
+        // Verilator's default for the model is -Os.
+        "-MAKEFLAGS",
+        "OPT_FAST=-O2",
+    ]
+    .map(String::from)
+    .to_vec();
+    // Relative to the object directory: the library lands beside it, outside what is deleted.
+    a.extend(["-o".into(), format!("../{LIB}")]);
+    if trace {
+        a.push("--trace".into());
+    }
+    a
+}
+
 fn build_in(
     tmp: &Path,
     verilog: &str,
@@ -553,34 +589,7 @@ fn build_in(
     write("shim.cpp", shim)?;
     let log = tmp.join("build.log");
     let mut v = opts.command("verilator");
-    v.current_dir(tmp)
-        .args([
-            "--cc",
-            "-O3",
-            "--build",
-            "-j",
-            "2",
-            // Width and unused-bit lints are expected in generated code; errors still stop.
-            "-Wno-fatal",
-            "--top-module",
-            top,
-            "--prefix",
-            "Vdut",
-            "--Mdir",
-            "obj",
-            // The shim is the "main" program, linked as a shared library instead of an executable.
-            "--exe",
-            "-CFLAGS",
-            "-fPIC",
-            "-LDFLAGS",
-            "-shared",
-            // Relative to the object directory: the library lands beside it, outside what is deleted.
-            "-o",
-        ])
-        .arg(Path::new("..").join(LIB));
-    if trace {
-        v.arg("--trace");
-    }
+    v.current_dir(tmp).args(verilator_args(top, trace));
     v.args(["design.v", "shim.cpp"]);
     run_logged(&mut v, "verilator", &log)
 }

@@ -72,6 +72,8 @@ fn all_ops() -> Netlist {
         out(&mut b, "mul_su_full", v);
         let v = b.mul(ub, ud, Ty::u((2 * w).min(128)));
         out(&mut b, "mul_uu_full", v);
+        let v = b.mul(sa, ud, Ty::s(narrow));
+        out(&mut b, "mul_su_narrow", v);
         // Constant shifts below, at and beyond the width.
         let mut ks = vec![0, 1, w / 2, w - 1, w, w + 3];
         ks.sort_unstable();
@@ -116,6 +118,13 @@ fn all_ops() -> Netlist {
         out(&mut b, "varshr_u", v);
         let v = b.var_shr(ub, sh, Ty::s(wide));
         out(&mut b, "varshr_u_wide", v);
+        // Shift amounts as wide as the word (far beyond it when the high bits are set).
+        let v = b.var_shl(sa, ud, Ty::s(w));
+        out(&mut b, "varshl_by_wide", v);
+        let v = b.var_shr(sa, ud, Ty::s(w));
+        out(&mut b, "varshr_s_by_wide", v);
+        let v = b.var_shr(ub, ud, Ty::u(w));
+        out(&mut b, "varshr_u_by_wide", v);
         // Comparisons: signed, unsigned, mixed, and across widths.
         for (name, x, y) in [
             ("ss", sa, sc),
@@ -217,6 +226,12 @@ fn all_ops() -> Netlist {
             let a = b.slice(sc, 0, 2);
             let v = b.rom(t, a);
             out(&mut b, "rom_short_addr", v);
+            // A signed address is sign-extended into the address width.
+            let a = b.slice(sc, 0, 2);
+            let a = b.resize(a, Ty::u(2));
+            let a = b.resize(a, Ty::s(2));
+            let v = b.rom(t, a);
+            out(&mut b, "rom_signed_addr", v);
         }
         prev = Some((sa, ub));
     }
@@ -303,11 +318,12 @@ fn every_op_matches_the_evaluator() {
 fn small(tag: u32) -> Netlist {
     let mut b = Builder::new(8);
     let x = b.input("x_in", Ty::s(12));
-    let y = b.input("y_in", Ty::u(70));
+    // `$` and a double underscore are renamed in Verilator's C++: the shim must follow.
+    let y = b.input("y$in", Ty::u(70));
     let s = b.add(x, y, Ty::u(70));
     let c = b.constant(tag as i128, Ty::u(70));
     let s = b.xor(s, c);
-    b.output("sum_out", s);
+    b.output("sum__out", s);
     b.finish()
 }
 
@@ -407,7 +423,7 @@ fn vcd_has_the_ports() {
         }
     }
     let text = std::fs::read_to_string(&vcd).expect("VCD written");
-    for needle in ["$enddefinitions", "x_in", "y_in", "sum_out", "clk"] {
+    for needle in ["$enddefinitions", "x_in", "y$in", "sum__out", "clk"] {
         assert!(text.contains(needle), "VCD lacks {needle}");
     }
 }
