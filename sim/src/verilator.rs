@@ -24,8 +24,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// Environment variable naming the cache directory when [`BuildOptions::cache_dir`] is unset.
 pub const CACHE_ENV: &str = "JETTRELLIS_CACHE";
 
-/// Cache directory used when neither [`BuildOptions::cache_dir`] nor [`CACHE_ENV`] is set
-/// (relative to the working directory).
+/// Cache directory used when neither [`BuildOptions::cache_dir`], [`CACHE_ENV`] nor
+/// `CARGO_TARGET_DIR` is set (relative to the working directory).
 pub const DEFAULT_CACHE: &str = "target/verilator-cache";
 
 /// Name of the library inside a cache entry.
@@ -111,7 +111,8 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
 /// How to build a model.
 #[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
-    /// Cache directory; `None` reads [`CACHE_ENV`], then falls back to [`DEFAULT_CACHE`].
+    /// Cache directory; `None` reads [`CACHE_ENV`], then `$CARGO_TARGET_DIR/verilator-cache`
+    /// (the directory the hdl harness caches its builds in), then [`DEFAULT_CACHE`].
     pub cache_dir: Option<PathBuf>,
     /// Write a VCD of every port and signal to this file (builds with `--trace`).
     pub vcd: Option<PathBuf>,
@@ -125,6 +126,10 @@ impl BuildOptions {
         self.cache_dir
             .clone()
             .or_else(|| std::env::var_os(CACHE_ENV).map(PathBuf::from))
+            .or_else(|| {
+                std::env::var_os("CARGO_TARGET_DIR")
+                    .map(|t| PathBuf::from(t).join("verilator-cache"))
+            })
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE))
     }
 
@@ -559,9 +564,11 @@ fn verilator_args(top: &str, trace: bool) -> Vec<String> {
         "-fPIC",
         "-LDFLAGS",
         "-shared",
-        // Verilator's default for the model is -Os.
+        // Verilator's default for the model and its runtime is -Os.
         "-MAKEFLAGS",
         "OPT_FAST=-O2",
+        "-MAKEFLAGS",
+        "OPT_GLOBAL=-O2",
     ]
     .map(String::from)
     .to_vec();
