@@ -48,8 +48,6 @@ pub enum Error {
     },
     /// Verilator (or the make and g++ it runs) failed.
     Tool {
-        /// Which step.
-        step: &'static str,
         /// Its exit status.
         status: ExitStatus,
         /// The full log.
@@ -77,14 +75,9 @@ impl fmt::Display for Error {
                  (Debian package `verilator`)"
             ),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
-            Error::Tool {
-                step,
-                status,
-                log,
-                tail,
-            } => write!(
+            Error::Tool { status, log, tail } => write!(
                 f,
-                "{step} failed ({status}); log {}; last lines:\n{tail}",
+                "verilator failed ({status}); log {}; last lines:\n{tail}",
                 log.display()
             ),
             Error::Load { path, source } => write!(f, "loading {}: {source}", path.display()),
@@ -454,8 +447,8 @@ fn verilator_version(opts: &BuildOptions) -> Result<String, Error> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Runs `c` with its output appended to `log`; a failure quotes the log's tail.
-fn run_logged(c: &mut Command, step: &'static str, log: &Path) -> Result<(), Error> {
+/// Runs verilator (which runs make and g++) with its output in `log`; a failure quotes the tail.
+fn run_verilator(c: &mut Command, log: &Path) -> Result<(), Error> {
     let f = fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -464,13 +457,11 @@ fn run_logged(c: &mut Command, step: &'static str, log: &Path) -> Result<(), Err
     let f2 = f
         .try_clone()
         .map_err(io_err("duplicating the log handle"))?;
-    let status = c.stdout(f).stderr(f2).status().map_err(|e| match step {
-        "verilator" => Error::NoVerilator(e),
-        _ => Error::Io {
-            what: format!("starting {step}"),
-            source: e,
-        },
-    })?;
+    let status = c
+        .stdout(f)
+        .stderr(f2)
+        .status()
+        .map_err(Error::NoVerilator)?;
     if status.success() {
         return Ok(());
     }
@@ -478,7 +469,6 @@ fn run_logged(c: &mut Command, step: &'static str, log: &Path) -> Result<(), Err
     let lines: Vec<&str> = text.lines().collect();
     let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
     Err(Error::Tool {
-        step,
         status,
         log: log.to_path_buf(),
         tail,
@@ -517,24 +507,14 @@ fn build_entry(
     });
     let result = match result {
         // The log outlives the temporary directory, which must not linger.
-        Err(Error::Tool {
-            step,
-            status,
-            log,
-            tail,
-        }) => {
+        Err(Error::Tool { status, log, tail }) => {
             let kept = cache.join(format!("failed-{key}.log"));
             let log = if fs::rename(&log, &kept).is_ok() {
                 kept
             } else {
                 log
             };
-            Err(Error::Tool {
-                step,
-                status,
-                log,
-                tail,
-            })
+            Err(Error::Tool { status, log, tail })
         }
         r => r,
     };
@@ -598,5 +578,5 @@ fn build_in(
     let mut v = opts.command("verilator");
     v.current_dir(tmp).args(verilator_args(top, trace));
     v.args(["design.v", "shim.cpp"]);
-    run_logged(&mut v, "verilator", &log)
+    run_verilator(&mut v, &log)
 }
