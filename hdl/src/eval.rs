@@ -3,6 +3,7 @@
 
 use crate::ir::{flatten, mask, sign_extend, Id, Netlist, Op, Ty};
 use std::borrow::Cow;
+use std::cmp::Ordering;
 
 /// A running netlist: register state plus the values of the last evaluation.
 #[derive(Clone, Debug)]
@@ -67,6 +68,21 @@ impl<'a> Sim<'a> {
         sign_extend(self.vals[id as usize], self.net.nodes[id as usize].ty)
     }
 
+    /// Orders the mathematical values of two nodes. Not by `value` alone: a 128-bit unsigned
+    /// word at or above 2^127 is no i128.
+    fn cmp(&self, a: Id, b: Id) -> Ordering {
+        let neg = |id: Id| {
+            let t = self.net.nodes[id as usize].ty;
+            t.signed && (self.vals[id as usize] >> (t.width - 1)) & 1 == 1
+        };
+        match (neg(a), neg(b)) {
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            // Same sign: two's complement at 128 bits orders like the values.
+            _ => (self.value(a) as u128).cmp(&(self.value(b) as u128)),
+        }
+    }
+
     /// Evaluates the combinational logic from the inputs and the register state.
     pub fn settle(&mut self) {
         for k in 0..self.net.nodes.len() {
@@ -89,7 +105,14 @@ impl<'a> Sim<'a> {
                         e(a) << s
                     }
                 }
-                Op::Shr(a, s) => (self.value(a) >> s.min(127)) as u128,
+                Op::Shr(a, s) => {
+                    if self.net.nodes[a as usize].ty.signed {
+                        (self.value(a) >> s.min(127)) as u128
+                    } else {
+                        // Not through `value`: a 128-bit unsigned word is not an i128.
+                        self.vals[a as usize].checked_shr(s).unwrap_or(0)
+                    }
+                }
                 Op::Resize(a) => e(a),
                 Op::VarShl(a, s) => {
                     let s = self.vals[s as usize];
@@ -110,8 +133,8 @@ impl<'a> Sim<'a> {
                         e(a) >> s
                     }
                 }
-                Op::Lt(a, b) => (self.value(a) < self.value(b)) as u128,
-                Op::Eq(a, b) => (self.value(a) == self.value(b)) as u128,
+                Op::Lt(a, b) => self.cmp(a, b).is_lt() as u128,
+                Op::Eq(a, b) => self.cmp(a, b).is_eq() as u128,
                 Op::Mux(c, a, b) => {
                     if self.vals[c as usize] & 1 == 1 {
                         e(a)
@@ -154,5 +177,35 @@ impl<'a> Sim<'a> {
             self.vals[dst as usize] = self.next[k];
         }
         self.cycles += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Builder, Ty};
+
+    /// 128-bit unsigned words at or above 2^127 are large positive values, not negative i128s
+    /// (found by the Verilator differential test in jettrellis-sim).
+    #[test]
+    fn unsigned_128_bit_words_are_not_negative() {
+        let mut b = Builder::new(8);
+        let u = b.input("u", Ty::u(128));
+        let s = b.input("s", Ty::s(128));
+        let v = b.shr(u, 127, Ty::u(128));
+        b.output("shr", v);
+        let v = b.lt(u, s);
+        b.output("lt", v);
+        let v = b.eq(u, s);
+        b.output("eq", v);
+        let net = b.finish();
+        let mut sim = Sim::new(&net);
+        sim.set(0, u128::MAX);
+        sim.set(1, u128::MAX);
+        for _ in 0..4 {
+            sim.tick();
+        }
+        // 2^128 - 1 >> 127 = 1; 2^128 - 1 is not below -1, nor equal to it.
+        assert_eq!([sim.get(0), sim.get(1), sim.get(2)], [1, 0, 0]);
     }
 }

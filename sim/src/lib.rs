@@ -7,3 +7,4 @@ pub mod backend;
 pub mod icarus;
 pub mod stream;
 pub mod testbench;
+pub mod verilator;
