@@ -72,13 +72,15 @@ impl Emitter<'_> {
         format!("{}'h{:x}", ty.width, x)
     }
 
-    fn comb(&self, id: Id, n: &Node, top: &str) -> Option<String> {
+    fn comb(&self, id: Id, n: &Node) -> Option<String> {
         let w = n.ty.width;
         let e = |x: Id| self.ext(x, w);
         let s = match &n.op {
             Op::Input(k) => self.net.inputs[*k as usize].name.clone(),
             Op::Const(x) => Self::lit(n.ty, *x),
-            Op::Reg(_) | Op::RegEn(..) | Op::Inst(..) | Op::InstOut(..) => return None,
+            Op::Reg(_) | Op::RegEn(..) | Op::Rom(..) | Op::Inst(..) | Op::InstOut(..) => {
+                return None
+            }
             Op::Add(a, b) => format!("{} + {}", e(*a), e(*b)),
             Op::Sub(a, b) => format!("{} - {}", e(*a), e(*b)),
             Op::Mul(a, b) => format!("{} * {}", e(*a), e(*b)),
@@ -99,6 +101,13 @@ impl Emitter<'_> {
                         format!("{{{w}{{{msb}}}}}")
                     } else {
                         Self::lit(n.ty, 0)
+                    }
+                } else if w <= t.width - k {
+                    // Truncating: one part-select (a select of a select is not Verilog-2005).
+                    if w == 1 {
+                        format!("{}[{k}]", wire(*a))
+                    } else {
+                        format!("{}[{}:{k}]", wire(*a), k + w - 1)
                     }
                 } else {
                     let hi = t.width - 1;
@@ -145,17 +154,6 @@ impl Emitter<'_> {
             Op::Or(a, b) => format!("{} | {}", e(*a), e(*b)),
             Op::Xor(a, b) => format!("{} ^ {}", e(*a), e(*b)),
             Op::Not(a) => format!("~{}", e(*a)),
-            Op::Rom(t, a) => {
-                let name = &self.net.tables[*t as usize].name;
-                return Some(format!(
-                    "  wire [{}:0] {};\n  {} u{id} (.a({}), .q({}));\n",
-                    w - 1,
-                    wire(id),
-                    rom_module(top, name),
-                    wire(*a),
-                    wire(id)
-                ));
-            }
             Op::Slice(a, lo) => {
                 if w == 1 {
                     format!("{}[{lo}]", wire(*a))
@@ -225,8 +223,16 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
                     conns.join(", ")
                 );
             }
+            Op::Rom(t, a) => {
+                let _ = writeln!(
+                    v,
+                    "  wire [{}:0] n{id};\n  {} u{id} (.clk(clk), .a(n{a}), .q(n{id}));",
+                    n.ty.width - 1,
+                    rom_module(top, &net.tables[*t as usize].name)
+                );
+            }
             Op::InstOut(..) => {}
-            _ => v.push_str(&em.comb(id, n, top).expect("combinational node")),
+            _ => v.push_str(&em.comb(id, n).expect("combinational node")),
         }
     }
     if !regs.is_empty() {
@@ -260,38 +266,28 @@ pub fn verilog(net: &Netlist, top: &str, header: &str) -> String {
         module(&mut v, &m.net, &[], &sub_module(top, &m.name), top);
     }
     for t in tables {
+        // A synchronous ROM: a case in a clocked process, which synthesis maps to block RAM
+        // (or LUTs when small) and every simulator starts from the register's initial value.
         let _ = writeln!(
             v,
-            "module {} (\n  input wire [{}:0] a,\n  output wire [{}:0] q\n);",
+            "module {} (\n  input wire clk,\n  input wire [{}:0] a,\n  output reg [{}:0] q = 0\n);",
             rom_module(top, &t.name),
             t.addr_bits - 1,
             t.width - 1
         );
-        // A function behind a continuous assignment rather than `always @(*)`: the latter runs
-        // only when `a` changes, so an address that stays 0 from power-up read X in simulators
-        // with IEEE 1364 event semantics (Icarus) while the evaluator and Verilator read word 0.
-        // Its input is not called `addr`: Verilator's lint (VARHIDDEN) flags a top port of that name.
-        let _ = writeln!(
-            v,
-            "  function [{}:0] lookup;\n    input [{}:0] word_index;\n    case (word_index)",
-            t.width - 1,
-            t.addr_bits - 1
-        );
+        let _ = writeln!(v, "  always @(posedge clk) begin\n    case (a)");
         for (j, w) in t.words.iter().enumerate() {
             let _ = writeln!(
                 v,
-                "      {}'d{j}: lookup = {};",
+                "      {}'d{j}: q <= {};",
                 t.addr_bits,
                 Emitter::lit(Ty::u(t.width), *w)
             );
         }
         if t.words.len() < 1 << t.addr_bits {
-            let _ = writeln!(v, "      default: lookup = {}'h0;", t.width);
+            let _ = writeln!(v, "      default: q <= {}'h0;", t.width);
         }
-        let _ = writeln!(
-            v,
-            "    endcase\n  endfunction\n  assign q = lookup(a);\nendmodule\n"
-        );
+        let _ = writeln!(v, "    endcase\n  end\nendmodule\n");
     }
     v
 }

@@ -31,6 +31,7 @@ impl<'a> Sim<'a> {
             .filter_map(|(k, n)| match n.op {
                 Op::Reg(x) => Some((k as Id, x, None)),
                 Op::RegEn(x, en) => Some((k as Id, x, Some(en))),
+                Op::Rom(..) => Some((k as Id, k as Id, None)),
                 _ => None,
             })
             .collect();
@@ -91,7 +92,7 @@ impl<'a> Sim<'a> {
             let m = mask(w);
             let e = |x: Id| self.ext(x, w);
             let v = match n.op {
-                Op::Reg(_) | Op::RegEn(..) => continue,
+                Op::Reg(_) | Op::RegEn(..) | Op::Rom(..) => continue,
                 Op::Inst(..) | Op::InstOut(..) => unreachable!("evaluated flattened"),
                 Op::Input(i) => self.inputs[i as usize],
                 Op::Const(x) => x,
@@ -146,13 +147,6 @@ impl<'a> Sim<'a> {
                 Op::Or(a, b) => e(a) | e(b),
                 Op::Xor(a, b) => e(a) ^ e(b),
                 Op::Not(a) => !e(a),
-                Op::Rom(t, a) => {
-                    let words = &self.net.tables[t as usize].words;
-                    words
-                        .get(self.vals[a as usize] as usize)
-                        .copied()
-                        .unwrap_or(0)
-                }
                 Op::Slice(a, lo) => self.vals[a as usize] >> lo,
                 Op::Cat(a, b) => {
                     let wb = self.net.nodes[b as usize].ty.width;
@@ -166,10 +160,14 @@ impl<'a> Sim<'a> {
     /// One rising clock edge: settles, then every register loads.
     pub fn tick(&mut self) {
         self.settle();
-        for (k, &(_, src, en)) in self.regs.iter().enumerate() {
-            let (dst, _, _) = self.regs[k];
-            self.next[k] = match en {
-                Some(en) if self.vals[en as usize] & 1 == 0 => self.vals[dst as usize],
+        for (k, &(dst, src, en)) in self.regs.iter().enumerate() {
+            self.next[k] = match (&self.net.nodes[dst as usize].op, en) {
+                (Op::Rom(t, a), _) => self.net.tables[*t as usize]
+                    .words
+                    .get(self.vals[*a as usize] as usize)
+                    .copied()
+                    .unwrap_or(0),
+                (_, Some(en)) if self.vals[en as usize] & 1 == 0 => self.vals[dst as usize],
                 _ => self.vals[src as usize],
             };
         }

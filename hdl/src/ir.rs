@@ -104,7 +104,8 @@ pub enum Op {
     Xor(Id, Id),
     /// Bitwise not.
     Not(Id),
-    /// Table `t` read at address `a` (combinational).
+    /// Table `t` read at address `a`, registered: the word appears one cycle after its address
+    /// (a synchronous ROM, what block RAMs implement).
     Rom(u32, Id),
     /// Bits `k .. k + width` of `a`.
     Slice(Id, u32),
@@ -648,7 +649,7 @@ impl Builder {
         (self.net.tables.len() - 1) as u32
     }
 
-    /// Table `t` read at `addr`, with a registered output (a block or distributed ROM).
+    /// Table `t` read at `addr`: a synchronous ROM, the word valid one cycle after the address.
     pub fn rom(&mut self, t: u32, addr: V) -> V {
         let tab = &self.net.tables[t as usize];
         let ty = Ty::u(tab.width);
@@ -658,8 +659,13 @@ impl Builder {
             tab.name
         );
         let addr = self.resize(addr, Ty::u(tab.addr_bits));
-        let r = self.node(|o| Op::Rom(t, o[0].id), ty, &[addr], cost::SHIFT);
-        self.reg(r)
+        let id = self.push(Op::Rom(t, addr.id), ty);
+        V {
+            id,
+            ty,
+            cycle: addr.cycle + 1,
+            depth: 0,
+        }
     }
 
     /// A register loading `v` when `en` is 1: its output is valid one cycle after both.

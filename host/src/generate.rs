@@ -83,6 +83,18 @@ pub fn sha256(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The Verilator lint command line for module `name` in `name.v`, with the waivers.
+pub fn lint_command(name: &str) -> String {
+    let w: Vec<String> = datapath::LINT_WAIVERS
+        .iter()
+        .map(|(w, _)| format!("-Wno-{w}"))
+        .collect();
+    format!(
+        "verilator --lint-only -Wall {} --top-module {name} {name}.v",
+        w.join(" ")
+    )
+}
+
 /// Generates the datapath of `d` as module `name`.
 pub fn generate(d: &Design, name: &str) -> Result<Generated> {
     check_name(name)?;
@@ -128,6 +140,13 @@ pub fn generate(d: &Design, name: &str) -> Result<Generated> {
             "tree_s_j, tree_a_j": "pre-order MAP tree: cluster S_j (mask over compacted leaves: leaf i = i-th valid slot) and its part A_j holding S_j's lowest leaf; zero past n-1 nodes or without a finite MAP",
             "overflow": "one sticky bit per stage for this jet: bit 0 angle, 1 pair, 2 subset_t, 3 ratio, 4 score, 5 count",
             "n_leaves": "number of valid slots"
+        },
+        "verilator_lint": {
+            "command": lint_command(name),
+            "waivers": datapath::LINT_WAIVERS
+                .iter()
+                .map(|(w, why)| json!({"warning": w, "reason": why}))
+                .collect::<Vec<_>>(),
         },
         "formats": formats(d),
         "roms": roms(&tab),
