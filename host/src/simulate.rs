@@ -68,7 +68,10 @@ pub struct Args {
     /// Write a VCD trace of every signal (Verilator only; large: use with --max-jets).
     #[arg(long)]
     pub vcd: Option<PathBuf>,
-    /// Print the report as one JSON object on stdout instead of text.
+    /// Print the report as one JSON object on stdout instead of text (keys include `jets`,
+    /// `mismatches`, `first_mismatch`, `latency_cycles`, `latency_manifest`,
+    /// `cycles_per_second`, `jets_per_second`, `accuracy`). With Icarus, `mismatches` counts
+    /// failing checked cycles: one per wrong jet, plus any cycle with a spurious `out_valid`.
     #[arg(long)]
     pub json: bool,
     /// Also write the JSON report to this file (atomically).

@@ -23,31 +23,37 @@ fn jettrellis() -> Command {
     c
 }
 
-/// 300 Ginkgo QCD jets of 2 to 6 leaves, generated once per test binary.
+/// `n` Ginkgo QCD jets of 2 to 6 leaves.
+fn shower(dir: &Path, n: usize) -> PathBuf {
+    let p = dir.join(format!("jets{n}.jsonl"));
+    let out = jettrellis()
+        .args([
+            "shower",
+            "--jets",
+            &n.to_string(),
+            "--seed",
+            "7",
+            "--min-leaves",
+            "2",
+        ])
+        .args(["--max-leaves", "6", "-o"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    p
+}
+
+/// 300 jets, generated once per test binary.
 fn jets() -> &'static Path {
     static JETS: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, p) = JETS.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("jets.jsonl");
-        let out = jettrellis()
-            .args([
-                "shower",
-                "--jets",
-                "300",
-                "--seed",
-                "7",
-                "--min-leaves",
-                "2",
-            ])
-            .args(["--max-leaves", "6", "-o"])
-            .arg(&p)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let p = shower(dir.path(), 300);
         (dir, p)
     });
     p
@@ -82,8 +88,8 @@ fn report(out: &Output) -> Value {
 }
 
 /// Runs `backend` on `n` jets and checks the report of a clean run.
-fn clean_run(backend: &str, n: usize) -> Value {
-    let out = simulate(backend, jets(), &["--max-jets", &n.to_string()]);
+fn clean_run(backend: &str, jets: &Path, n: usize) -> Value {
+    let out = simulate(backend, jets, &["--max-jets", &n.to_string()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{backend}: {stderr}");
     let r = report(&out);
@@ -102,16 +108,16 @@ fn clean_run(backend: &str, n: usize) -> Value {
 
 #[test]
 fn eval_backend_is_bit_exact() {
-    clean_run("eval", 300);
+    clean_run("eval", jets(), 300);
 }
 
 #[test]
 fn rust_hdl_backend_is_bit_exact() {
-    clean_run("rust-hdl", 120);
+    clean_run("rust-hdl", jets(), 120);
 }
 
 #[test]
-fn verilator_backend_is_bit_exact() {
+fn verilator_backend_is_bit_exact_on_10k_jets() {
     let present = Command::new("verilator")
         .arg("--version")
         .output()
@@ -124,7 +130,8 @@ fn verilator_backend_is_bit_exact() {
         println!("SKIPPED: verilator not installed");
         return;
     }
-    let r = clean_run("verilator", 300);
+    let dir = tempfile::tempdir().unwrap();
+    let r = clean_run("verilator", &shower(dir.path(), 10_000), 10_000);
     for key in [
         "jets",
         "mismatches",
