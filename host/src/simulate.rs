@@ -370,7 +370,11 @@ fn run_backend(
                     info.dir.display()
                 );
             }
-            let build = json!({"cached": info.cached, "seconds": info.seconds, "dir": info.dir.display().to_string()});
+            let build = json!({
+                "cached": info.cached,
+                "seconds": info.seconds,
+                "dir": info.dir.display().to_string(),
+            });
             from_stream(timed_stream(dp, &mut be, jets)?, build)
         }
         BackendKind::Icarus => {
@@ -405,7 +409,10 @@ fn run_backend(
                 latencies,
                 cycles,
                 seconds: v.sim_time.as_secs_f64(),
-                build: json!({"compile_seconds": v.compile_time.as_secs_f64(), "dir": a.tb_dir.as_ref().map(|d| d.display().to_string())}),
+                build: json!({
+                    "compile_seconds": v.compile_time.as_secs_f64(),
+                    "dir": a.tb_dir.as_ref().map(|d| d.display().to_string()),
+                }),
                 icarus: Some((v.failed, first)),
             }
         }
@@ -533,11 +540,14 @@ fn print_text(r: &Value) {
     );
     if let Some(m) = r["first_mismatch"].as_object() {
         println!("first mismatch:");
-        for (k, v) in m {
-            println!(
-                "  {k}: {}",
-                v.as_str().map_or(v.to_string(), str::to_string)
-            );
+        // In reading order, not the map's alphabetical one.
+        for k in ["jet", "line", "inputs", "expected", "actual", "mismatch"] {
+            if let Some(v) = m.get(k) {
+                println!(
+                    "  {k}: {}",
+                    v.as_str().map_or(v.to_string(), str::to_string)
+                );
+            }
         }
     }
     println!(
