@@ -25,6 +25,10 @@ pub enum Command {
     Accuracy(crate::accuracy::Args),
     /// Generate the pipelined Verilog of the clustering datapath and its manifest.
     Generate(crate::generate::Args),
+    /// Stream jets through the generated datapath on a simulator and check it bit for bit.
+    Simulate(crate::simulate::Args),
+    /// Export the datapath with a self-checking Verilog testbench (Icarus or a vendor simulator).
+    Testbench(crate::testbench::Args),
     /// Time the exact trellis per jet and per split for N = 4 … max.
     Bench(crate::bench::Args),
     /// Run a quantized tagger bit-exact with hls4ml (or its float64 reference) over input rows.
@@ -41,6 +45,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(a) => crate::generate::run(&a),
         Command::Accuracy(a) => crate::accuracy::run(&a),
         Command::Tag(a) => crate::tag::run(&a),
+        Command::Simulate(a) => crate::simulate::run(&a),
+        Command::Testbench(a) => crate::testbench::run(&a),
     }
 }
 

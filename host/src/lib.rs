@@ -16,5 +16,7 @@ pub mod jets;
 pub mod kt;
 pub mod plots;
 pub mod shower;
+pub mod simulate;
 pub mod tag;
+pub mod testbench;
 pub mod trees;

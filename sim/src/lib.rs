@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod icarus;
+pub mod rusthdl;
 pub mod stream;
 pub mod testbench;
 pub mod verilator;
