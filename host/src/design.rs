@@ -163,9 +163,11 @@ mod tests {
 
     #[test]
     fn canonical_toml_parses_back_to_the_same_design() {
-        let mut d = Design::default();
-        d.max_leaves = 6;
-        d.lambda_root = 2.25;
+        let mut d = Design {
+            max_leaves: 6,
+            lambda_root: 2.25,
+            ..Design::default()
+        };
         d.outputs.log_z = false;
         assert_eq!(parse(&to_toml(&d)).unwrap(), d);
     }

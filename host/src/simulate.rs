@@ -303,22 +303,21 @@ struct Run {
     cycles: u64,
     seconds: f64,
     build: Value,
-    /// Icarus: failed cycles and the first mismatch line as (jet, text).
-    icarus: Option<(u64, Option<(Option<usize>, String)>)>,
+    /// Icarus: the testbench's verdict.
+    icarus: Option<IcarusVerdict>,
+}
+
+/// What the Icarus testbench said: failed cycles, and the first mismatch line with the jet it
+/// belongs to (when the cycle maps to one).
+struct IcarusVerdict {
+    failed: u64,
+    first: Option<(Option<usize>, String)>,
 }
 
 fn timed_stream(dp: &Datapath, be: &mut dyn Backend, jets: &[FixedJet]) -> Result<(Streamed, f64)> {
     let t0 = Instant::now();
-    // `stream` panics on a hung design (no out_valid within the latency plus slack).
-    let s = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stream(dp, be, jets)))
-        .map_err(|e| {
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            anyhow!("the {} simulation failed: {msg}", be.name())
-        })?;
+    let s =
+        stream(dp, be, jets).map_err(|e| anyhow!("the {} simulation failed: {e}", be.name()))?;
     Ok((s, t0.elapsed().as_secs_f64()))
 }
 
@@ -413,7 +412,10 @@ fn run_backend(
                     "compile_seconds": v.compile_time.as_secs_f64(),
                     "dir": a.tb_dir.as_ref().map(|d| d.display().to_string()),
                 }),
-                icarus: Some((v.failed, first)),
+                icarus: Some(IcarusVerdict {
+                    failed: v.failed,
+                    first,
+                }),
             }
         }
     })
@@ -450,7 +452,7 @@ pub fn run(a: &Args) -> Result<()> {
     let slots = d.max_leaves as usize;
     // Mismatching jets and the first one's report.
     let (mismatches, first) = match &run.icarus {
-        Some((failed, first)) => {
+        Some(IcarusVerdict { failed, first }) => {
             let first = first.as_ref().map(|(k, text)| {
                 let mut m = json!({"mismatch": text});
                 if let Some(k) = *k {

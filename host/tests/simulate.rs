@@ -180,7 +180,6 @@ fn write_testbench(dir: &Path, n: usize) {
 
 /// The exported testbench passes in Icarus; flipping one expected output bit makes it fail.
 #[test]
-#[ignore = "emit.rs narrows a shift right into a chained part-select (`n18[55:30][24:0]`), which Icarus rejects; passes with that fixed (see the simcli report)"]
 fn icarus_testbench_passes_and_a_corrupted_vector_fails() {
     if !icarus_present() {
         return;
@@ -247,7 +246,6 @@ fn corrupted_model_output_is_a_mismatch() {
 }
 
 #[test]
-#[ignore = "emit.rs narrows a shift right into a chained part-select (`n18[55:30][24:0]`), which Icarus rejects; passes with that fixed (see the simcli report)"]
 fn corrupted_model_output_fails_in_icarus() {
     if !icarus_present() {
         return;

@@ -18,9 +18,9 @@ pub struct Streamed {
 }
 
 /// Drives `jets` into `be` one every `dp.ii` cycles (`in_valid` high for one cycle), then clocks
-/// until every jet's `out_valid` has been seen. Panics if an output is missing after the
-/// manifest latency plus slack: a hung or mistimed design is a failure, not a wait.
-pub fn stream(dp: &Datapath, be: &mut dyn Backend, jets: &[FixedJet]) -> Streamed {
+/// until every jet's `out_valid` has been seen. An output missing after the generator's latency
+/// plus slack, or one before any jet was sent, is an error: a hung or mistimed design fails.
+pub fn stream(dp: &Datapath, be: &mut dyn Backend, jets: &[FixedJet]) -> Result<Streamed, String> {
     let net = &dp.net;
     let ov = io::output(net, port::OUT_VALID).expect("out_valid port");
     let strobe = io::in_valid(net);
@@ -31,7 +31,13 @@ pub fn stream(dp: &Datapath, be: &mut dyn Backend, jets: &[FixedJet]) -> Streame
     let limit = (dp.ii as u64) * jets.len() as u64 + dp.latency as u64 * 2 + 16;
     let mut words = vec![0u128; net.outputs.len()];
     while results.len() < jets.len() {
-        assert!(cycle <= limit, "outputs missing after {cycle} cycles");
+        if cycle > limit {
+            return Err(format!(
+                "{} of {} outputs missing after {cycle} cycles",
+                jets.len() - results.len(),
+                jets.len()
+            ));
+        }
         let k = sent.len();
         let send = k < jets.len() && cycle % dp.ii as u64 == 0;
         if send {
@@ -50,14 +56,16 @@ pub fn stream(dp: &Datapath, be: &mut dyn Backend, jets: &[FixedJet]) -> Streame
                 *w = be.get(k);
             }
             let j = results.len();
-            assert!(j < sent.len(), "out_valid before any jet was sent");
+            if j >= sent.len() {
+                return Err(format!("out_valid at cycle {cycle} with no jet in flight"));
+            }
             latencies.push(cycle - sent[j]);
             results.push(io::decode(net, &words));
         }
     }
-    Streamed {
+    Ok(Streamed {
         results,
         latencies,
         cycles: cycle,
-    }
+    })
 }

@@ -14,7 +14,7 @@ fn check(d: &Design, random: usize, raw: usize) -> Datapath {
     let dp = datapath::generate(d, &tab).unwrap();
     let jets = jets(d, random, raw);
     let mut be = EvalBackend::new(&dp.net);
-    let out = stream(&dp, &mut be, &jets);
+    let out = stream(&dp, &mut be, &jets).unwrap();
     assert_matches(&dp, &tab, &jets, &out);
     dp
 }

@@ -32,9 +32,12 @@ fn check(d: &Design, random: usize, raw: usize) {
     let name = format!("cluster_n{}_f{}", d.max_leaves, d.fold);
     let (mut be, info) = VerilatorBackend::from_netlist(&dp.net, &name, &BuildOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));
-    println!("{name}: built in {:.1} s (cached: {})", info.seconds, info.cached);
+    println!(
+        "{name}: built in {:.1} s (cached: {})",
+        info.seconds, info.cached
+    );
     let jets = jets(d, random, raw);
-    let out = stream(&dp, &mut be, &jets);
+    let out = stream(&dp, &mut be, &jets).unwrap();
     assert_matches(&dp, &tab, &jets, &out);
 }
 

@@ -47,7 +47,10 @@ fn lint(n: u32, fold: u32, lambda_root: f64) {
         .map(|(w, _)| w.to_string())
         .collect();
     let extra: Vec<_> = seen.difference(&waived).collect();
-    assert!(extra.is_empty(), "{name}: warnings not waived: {extra:?}\n{text}");
+    assert!(
+        extra.is_empty(),
+        "{name}: warnings not waived: {extra:?}\n{text}"
+    );
     // With the waivers, the lint passes outright.
     let mut cmd = Command::new("verilator");
     cmd.args(["--lint-only", "-Wall", "--top-module", &name]);
@@ -55,7 +58,11 @@ fn lint(n: u32, fold: u32, lambda_root: f64) {
         cmd.arg(format!("-Wno-{w}"));
     }
     let st = cmd.arg(&file).output().unwrap();
-    assert!(st.status.success(), "{name}: {}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 }
 
 #[test]

@@ -159,6 +159,9 @@ struct Cell {
     best: V,
 }
 
+/// The operands of one split: its two children and their leaf flags.
+type Operands = (Sub, Sub, V, V);
+
 /// One split's ψ and the overflow bits of its evaluation.
 #[derive(Clone, Copy)]
 struct Psi {
@@ -629,7 +632,7 @@ impl<'t> Gen<'t> {
         let mut out = Vec::with_capacity(splits.len());
         for group in splits.chunks(self.fold as usize) {
             self.psi_units += 1;
-            let ops: Vec<(Sub, Sub, V, V)> = group
+            let ops: Vec<Operands> = group
                 .iter()
                 .map(|&a| {
                     let bm = s ^ a;
@@ -652,7 +655,7 @@ impl<'t> Gen<'t> {
                 .max()
                 .unwrap();
             let phase = self.phase_at(c);
-            let pick = |g: &mut Self, f: &dyn Fn(&(Sub, Sub, V, V)) -> V| {
+            let pick = |g: &mut Self, f: &dyn Fn(&Operands) -> V| {
                 let vals: Vec<V> = ops.iter().map(|o| g.b.delay_to(f(o), c)).collect();
                 g.select(phase, &vals)
             };

@@ -233,7 +233,7 @@ impl<'t> Units<'t> {
         let m_bits = self.ln.offset_bits();
         let m = if wx == 1 {
             b.constant(0, Ty::u(m_bits))
-        } else if wx - 1 >= m_bits {
+        } else if wx > m_bits {
             b.slice(y, wx - 1 - m_bits, m_bits)
         } else {
             let below = b.slice(y, 0, wx - 1);

@@ -11,11 +11,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub fn design(n: u32, fold: u32, lambda_root: f64) -> Design {
-    let mut d = Design::default();
-    d.max_leaves = n;
-    d.fold = fold;
-    d.lambda_root = lambda_root;
-    d
+    Design {
+        max_leaves: n,
+        fold,
+        lambda_root,
+        ..Design::default()
+    }
 }
 
 /// A collimated massless jet of `k` constituents around a random axis.
@@ -127,5 +128,9 @@ pub fn assert_matches(dp: &Datapath, tab: &Tables, jets: &[FixedJet], out: &Stre
 }
 
 fn dp_leaves(dp: &Datapath) -> u32 {
-    dp.net.inputs.iter().filter(|p| p.name.starts_with("pt_")).count() as u32
+    dp.net
+        .inputs
+        .iter()
+        .filter(|p| p.name.starts_with("pt_"))
+        .count() as u32
 }
