@@ -150,6 +150,7 @@ pub fn generate(d: &Design, name: &str) -> Result<Generated> {
         },
         "formats": formats(d),
         "roms": roms(&tab),
+        "stages": dp.stages.iter().map(|(name, c)| json!({"stage": name, "valid_at_cycle": c})).collect::<Vec<_>>(),
         "stats": {
             "nodes": dp.net.flat_nodes(),
             "top_nodes": dp.net.nodes.len(),

@@ -25,8 +25,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub const CACHE_ENV: &str = "JETTRELLIS_CACHE";
 
 /// Cache directory used when neither [`BuildOptions::cache_dir`], [`CACHE_ENV`] nor
-/// `CARGO_TARGET_DIR` is set (relative to the working directory).
-pub const DEFAULT_CACHE: &str = "target/verilator-cache";
+/// `CARGO_TARGET_DIR` is set: the workspace's `target/`, wherever the process runs (tests run
+/// in their crate's directory).
+pub const DEFAULT_CACHE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/verilator-cache");
 
 /// Name of the library inside a cache entry.
 const LIB: &str = "libdut.so";

@@ -59,6 +59,8 @@ pub struct Datapath {
     pub splits: u64,
     /// Depth budget used between registers (builder cost units).
     pub depth_budget: u32,
+    /// Cycle (after the sampling edge) at which each stage's last result is valid, in order.
+    pub stages: Vec<(String, u32)>,
 }
 
 /// Names of the ports, for drivers: inputs `in_valid`, `valid`, `pt_k`, `eta_k`, `phi_k`;
@@ -924,7 +926,19 @@ pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
     let valid = capture(b, valid_raw);
     let slots: Vec<[V; 3]> = raw.iter().map(|r| r.map(|v| capture(b, v))).collect();
     g.strobe = g.b.reg(in_valid);
+    let mut stages = vec![("input registers".to_string(), 1)];
     let (leaves, cvalid, count) = g.compaction(&slots, valid);
+    let last = |vs: &mut dyn Iterator<Item = V>| vs.map(|v| v.cycle).max().unwrap_or(0);
+    stages.push((
+        "compaction".into(),
+        last(
+            &mut leaves
+                .iter()
+                .flatten()
+                .copied()
+                .chain(cvalid.iter().copied()),
+        ),
+    ));
     let angle = (
         LutRom::new(&mut g.b, "cosh_m1", &tab.cosh_m1),
         LutRom::new(&mut g.b, "one_m_cos", &tab.one_m_cos),
@@ -936,7 +950,17 @@ pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
             s_ij.insert((i, j), s);
         }
     }
+    stages.push(("pair invariants".into(), last(&mut s_ij.values().copied())));
     let subs = g.subsets(&s_ij, &cvalid);
+    stages.push((
+        "subset t, sqrt t, ln t".into(),
+        last(
+            &mut subs
+                .iter()
+                .flatten()
+                .flat_map(|x| [x.t, x.sqrt, x.ln, x.can_split]),
+        ),
+    ));
     let leaf = {
         let z = |g: &mut Gen, ty: Ty| g.b.constant(0, ty);
         let any = subs[3].unwrap();
@@ -995,6 +1019,7 @@ pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
             }
         }
         ready = level_ready;
+        stages.push((format!("psi + recursion, subsets of {k} leaves"), ready));
     }
     // The root: full(n) for n ≥ 2; n = 1 gives MAP = log Z = 0; n = 0 gives −∞.
     let st = g.u.score_ty();
@@ -1050,6 +1075,10 @@ pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
         outs.push((port::MAP_VALUE.into(), map.v));
         outs.push((port::MAP_NINF.into(), map.ninf));
         let walk = g.tree(root_mask, &best);
+        stages.push((
+            "MAP tree walk".into(),
+            last(&mut walk.iter().flat_map(|&(s, a)| [s, a])),
+        ));
         for (j, (s, a)) in walk.into_iter().enumerate() {
             outs.push((format!("tree_s_{j}"), s));
             outs.push((format!("tree_a_{j}"), a));
@@ -1087,5 +1116,6 @@ pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
         psi_units,
         splits,
         depth_budget: budget,
+        stages,
     })
 }
