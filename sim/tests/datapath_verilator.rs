@@ -1,5 +1,7 @@
 //! The generated clustering datapath, Verilated, equals the golden model bit for bit on
-//! 10,000+ jets for N = 4 and N = 6 at fold 1 and at a fold > 1, with the generator's latency.
+//! 10,000+ jets at fold 1 and at a fold > 1, with the generator's latency. N = 4 runs in every
+//! `cargo test`; N = 6 (1.2 M register bits: a Verilator build of 10+ minutes on two cores) runs
+//! with `cargo test --release -p jettrellis-sim --test datapath_verilator -- --ignored`.
 
 mod common;
 
@@ -52,11 +54,13 @@ fn n4_fold2_10k_jets_distinct_root_lambda() {
 }
 
 #[test]
+#[ignore = "Verilator build of the N = 6 design takes 10+ minutes"]
 fn n6_fold1_10k_jets() {
     check(&design(6, 1, 1.5), 9_000, 1_000);
 }
 
 #[test]
+#[ignore = "Verilator build of the N = 6 design takes 10+ minutes"]
 fn n6_fold4_10k_jets_distinct_root_lambda() {
     check(&design(6, 4, 1.0), 9_000, 1_000);
 }
