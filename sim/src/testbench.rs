@@ -6,7 +6,7 @@
 //!
 //! Cycle `c` (from 0) drives input vector `c`, gives one rising clock edge, and then — if the
 //! expected file has a line for cycle `c` — compares the outputs as they are after that edge.
-//! This is [`Backend`]'s `set`, `tick`, `get`, so [`reference`] records expected vectors from any
+//! This is [`Backend`]'s `set`, `tick`, `get`, so [`reference()`] records expected vectors from any
 //! backend (the evaluator is the reference).
 //!
 //! # File layout
@@ -62,7 +62,7 @@ pub struct Check {
     pub mask: Vec<bool>,
 }
 
-/// Options of [`write`].
+/// Options of [`write()`].
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Mismatch lines printed before the testbench stays quiet (the count goes on).

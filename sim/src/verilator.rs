@@ -21,10 +21,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-/// Environment variable naming the cache directory when [`BuildOptions::cache_dir`] is unset.
+/// Environment variable naming the cache directory when `BuildOptions::cache_dir` is unset.
 pub const CACHE_ENV: &str = "JETTRELLIS_CACHE";
 
-/// Cache directory used when neither [`BuildOptions::cache_dir`], [`CACHE_ENV`] nor
+/// Cache directory used when neither `BuildOptions::cache_dir`, [`CACHE_ENV`] nor
 /// `CARGO_TARGET_DIR` is set: the workspace's `target/`, wherever the process runs (tests run
 /// in their crate's directory).
 pub const DEFAULT_CACHE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/verilator-cache");
