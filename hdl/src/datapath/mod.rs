@@ -477,8 +477,8 @@ impl<'t> Gen<'t> {
         let tb = d.format(Quantity::T).bits;
         let tmax = self.b.constant(self.tab.t_max as i128, s.ty);
         let over = self.b.lt(tmax, s);
-        let hit = self.b.and(over, active);
-        self.flag(Stage::Pair, hit);
+        // No gate: a leaf past n is all zeros after compaction, so its s_ij is 0.
+        self.flag(Stage::Pair, over);
         let s_t = self.b.resize(s, Ty::u(tb));
         let tmax_t = self.b.constant(self.tab.t_max as i128, Ty::u(tb));
         self.b.mux(over, tmax_t, s_t)
