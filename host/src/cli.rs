@@ -33,6 +33,8 @@ pub enum Command {
     Bench(crate::bench::Args),
     /// Run a quantized tagger bit-exact with hls4ml (or its float64 reference) over input rows.
     Tag(crate::tag::Args),
+    /// FPGA resources, latency, logic depth and (with --pnr) a placed-and-routed Fmax of the datapath.
+    Report(crate::report::Args),
 }
 
 /// Runs a parsed command line.
@@ -47,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tag(a) => crate::tag::run(&a),
         Command::Simulate(a) => crate::simulate::run(&a),
         Command::Testbench(a) => crate::testbench::run(&a),
+        Command::Report(a) => crate::report::run(&a),
     }
 }
 

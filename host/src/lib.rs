@@ -15,6 +15,7 @@ pub mod io;
 pub mod jets;
 pub mod kt;
 pub mod plots;
+pub mod report;
 pub mod shower;
 pub mod simulate;
 pub mod tag;
