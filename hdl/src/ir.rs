@@ -764,35 +764,28 @@ impl Builder {
 
 /// The operands of an operator.
 pub fn operands(op: &Op) -> Vec<Id> {
-    match *op {
-        Op::Inst(_, ref ins) => ins.clone(),
-        Op::InstOut(inst, _) => vec![inst],
-        Op::Input(_) | Op::Const(_) => vec![],
-        Op::Reg(a) | Op::Shl(a, _) | Op::Shr(a, _) | Op::Resize(a) | Op::Not(a) => vec![a],
-        Op::Rom(_, a) | Op::Slice(a, _) => vec![a],
-        Op::RegEn(a, b)
-        | Op::Add(a, b)
-        | Op::Sub(a, b)
-        | Op::Mul(a, b)
-        | Op::VarShl(a, b)
-        | Op::VarShr(a, b)
-        | Op::Lt(a, b)
-        | Op::Eq(a, b)
-        | Op::And(a, b)
-        | Op::Or(a, b)
-        | Op::Xor(a, b)
-        | Op::Cat(a, b) => vec![a, b],
-        Op::Mux(a, b, c) => vec![a, b, c],
-    }
+    let mut out = Vec::new();
+    let mut op = op.clone();
+    remap(&mut op, |x| {
+        out.push(x);
+        x
+    });
+    out
 }
 
-fn remap(op: &mut Op, f: impl Fn(Id) -> Id) {
+/// Replaces every operand `x` of `op` by `f(x)`, in operand order.
+fn remap(op: &mut Op, mut f: impl FnMut(Id) -> Id) {
     match op {
-        Op::Inst(_, ins) => ins.iter_mut().for_each(|x| *x = f(*x)),
-        Op::InstOut(inst, _) => *inst = f(*inst),
         Op::Input(_) | Op::Const(_) => {}
-        Op::Reg(a) | Op::Shl(a, _) | Op::Shr(a, _) | Op::Resize(a) | Op::Not(a) => *a = f(*a),
-        Op::Rom(_, a) | Op::Slice(a, _) => *a = f(*a),
+        Op::Inst(_, ins) => ins.iter_mut().for_each(|x| *x = f(*x)),
+        Op::InstOut(a, _)
+        | Op::Reg(a)
+        | Op::Shl(a, _)
+        | Op::Shr(a, _)
+        | Op::Resize(a)
+        | Op::Not(a)
+        | Op::Rom(_, a)
+        | Op::Slice(a, _) => *a = f(*a),
         Op::RegEn(a, b)
         | Op::Add(a, b)
         | Op::Sub(a, b)

@@ -5,28 +5,14 @@
 
 mod common;
 
-use common::{assert_matches, design, jets};
+use common::{assert_matches, design, jets, tool_present};
 use jettrellis_core::fixed::{Design, Tables};
 use jettrellis_hdl::datapath;
 use jettrellis_sim::stream::stream;
 use jettrellis_sim::verilator::{BuildOptions, VerilatorBackend};
-use std::process::Command;
-
-/// True when verilator runs; otherwise fails under CI and skips elsewhere.
-fn verilator_present() -> bool {
-    if Command::new("verilator").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "verilator is not installed but CI=true"
-    );
-    println!("SKIPPED: verilator not installed");
-    false
-}
 
 fn check(d: &Design, random: usize, raw: usize) {
-    if !verilator_present() {
+    if !tool_present("verilator") {
         return;
     }
     let tab = Tables::new(d).unwrap();

@@ -1,26 +1,15 @@
 //! The Verilator backend against the netlist evaluator, bit for bit, plus its cache, its
 //! missing-tool error and its VCD output.
 
+mod common;
+
+use common::tool_present;
 use jettrellis_hdl::ir::{mask, Builder, Netlist, Op, Table, Ty, V};
 use jettrellis_sim::backend::{Backend, EvalBackend};
 use jettrellis_sim::verilator::{BuildOptions, VerilatorBackend};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
-use std::process::Command;
-
-/// True when verilator runs; otherwise fails under CI and skips elsewhere.
-fn verilator_present() -> bool {
-    if Command::new("verilator").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "verilator is not installed but CI=true"
-    );
-    println!("SKIPPED: verilator not installed");
-    false
-}
 
 /// The shared cache under the target directory (`target/<profile>/deps/<test>` → `target`), so
 /// reruns of unchanged designs skip the build.
@@ -256,7 +245,7 @@ fn edges(w: u32) -> [u128; 5] {
 
 #[test]
 fn every_op_matches_the_evaluator() {
-    if !verilator_present() {
+    if !tool_present("verilator") {
         return;
     }
     let net = all_ops();
@@ -329,7 +318,7 @@ fn small(tag: u32) -> Netlist {
 
 #[test]
 fn rebuild_hits_the_cache() {
-    if !verilator_present() {
+    if !tool_present("verilator") {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -378,7 +367,7 @@ fn missing_verilator_names_the_package() {
 
 #[test]
 fn bad_verilog_quotes_the_log() {
-    if !verilator_present() {
+    if !tool_present("verilator") {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -404,7 +393,7 @@ fn bad_verilog_quotes_the_log() {
 
 #[test]
 fn vcd_has_the_ports() {
-    if !verilator_present() {
+    if !tool_present("verilator") {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
