@@ -59,6 +59,13 @@ pub fn apply_overrides(d: &mut Design, sets: &[String]) -> Result<()> {
     d.validate().map_err(|e| anyhow!("{e}"))
 }
 
+/// Reads a design file and applies `--set` overrides to it.
+pub fn read_design(path: &Path, sets: &[String]) -> Result<Design> {
+    let mut d = crate::design::read(path)?;
+    apply_overrides(&mut d, sets)?;
+    Ok(d)
+}
+
 /// A Verilog identifier (what module names may be).
 fn check_name(name: &str) -> Result<()> {
     let ok = name
@@ -186,8 +193,7 @@ pub fn write(dir: &Path, name: &str, g: &Generated) -> Result<()> {
 
 /// Runs `generate`.
 pub fn run(a: &Args) -> Result<()> {
-    let mut d = crate::design::read(&a.design)?;
-    apply_overrides(&mut d, &a.set)?;
+    let d = read_design(&a.design, &a.set)?;
     let g = generate(&d, &a.name)?;
     write(&a.out, &a.name, &g)?;
     let s = &g.manifest["stats"];

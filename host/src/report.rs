@@ -3,7 +3,7 @@
 //! depth); with `--pnr`, nextpnr places and routes it on an ECP5-85k for a real Fmax. Latency and
 //! initiation interval come from the generator's manifest.
 
-use crate::generate::{apply_overrides, generate};
+use crate::generate::{apply_overrides, generate, read_design};
 use crate::io::{write_atomic, write_output};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args as ClapArgs;
@@ -784,8 +784,7 @@ pub fn run(a: &Args) -> Result<()> {
     if a.plot.is_some() && a.sweep.is_none() {
         bail!("--plot needs --sweep KEY=LIST");
     }
-    let mut base = crate::design::read(&a.design)?;
-    apply_overrides(&mut base, &a.set)?;
+    let base = read_design(&a.design, &a.set)?;
     let points: Vec<(Option<String>, Design)> = match &a.sweep {
         None => vec![(None, base)],
         Some(s) => {

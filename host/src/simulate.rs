@@ -4,9 +4,9 @@
 //! accuracy against the float trellis on the same jets.
 
 use crate::accuracy::{evaluate_all, summarize};
-use crate::generate::{apply_overrides, generate, Generated};
+use crate::generate::{generate, read_design, Generated};
+use crate::io;
 use crate::jets::{read_jets, SourcedJet};
-use crate::{design, io};
 use anyhow::{anyhow, bail, Context, Result};
 use jettrellis_core::fixed::{quantize_jet, FixedJet, FixedTrellis, FxCell, Tables};
 use jettrellis_hdl::datapath::io::{self as dpio, HwResult};
@@ -434,8 +434,7 @@ fn describe_inputs(j: &FixedJet, n: usize) -> String {
 
 /// Runs `jettrellis simulate`.
 pub fn run(a: &Args) -> Result<()> {
-    let mut d = design::read(&a.design)?;
-    apply_overrides(&mut d, &a.set)?;
+    let d = read_design(&a.design, &a.set)?;
     let prep = prepare(&a.jets, &d, a.max_jets)?;
     let g = generate(&d, &a.name)?;
     let dp = &g.dp;

@@ -1,7 +1,7 @@
 //! `jettrellis testbench`: exports the datapath with a self-checking Verilog testbench whose
 //! expected outputs come from the fixed-point golden model, for Icarus or a vendor simulator.
 
-use crate::generate::{apply_overrides, generate};
+use crate::generate::{generate, read_design};
 use crate::simulate::{golden, prepare, testbench_header, write_testbench};
 use anyhow::{anyhow, Result};
 use jettrellis_core::fixed::Tables;
@@ -36,8 +36,7 @@ pub struct Args {
 
 /// Runs `jettrellis testbench`.
 pub fn run(a: &Args) -> Result<()> {
-    let mut d = crate::design::read(&a.design)?;
-    apply_overrides(&mut d, &a.set)?;
+    let d = read_design(&a.design, &a.set)?;
     let prep = prepare(&a.jets, &d, a.max_jets)?;
     let g = generate(&d, &a.name)?;
     let tab = Box::new(Tables::new(&d).map_err(|e| anyhow!("{}: {e}", a.design.display()))?);
