@@ -265,11 +265,13 @@ pub enum Quantity {
     Corr,
     /// Tree count.
     Count,
+    /// Tagger input features (differences of scores, see [`super::features`]).
+    Feature,
 }
 
 impl Quantity {
     /// Every quantity, for listings (manifests, docs).
-    pub const ALL: [Quantity; 16] = [
+    pub const ALL: [Quantity; 17] = [
         Quantity::Pt,
         Quantity::Eta,
         Quantity::Phi,
@@ -286,6 +288,7 @@ impl Quantity {
         Quantity::Score,
         Quantity::Corr,
         Quantity::Count,
+        Quantity::Feature,
     ];
 
     /// Short name (used as a key in manifests and summaries).
@@ -307,6 +310,7 @@ impl Quantity {
             Quantity::Score => "score",
             Quantity::Corr => "corr",
             Quantity::Count => "count",
+            Quantity::Feature => "feature",
         }
     }
 }
@@ -477,6 +481,7 @@ impl Design {
             Quantity::Psi | Quantity::Score => f(n.score_bits, true, g, Unit::Nat),
             Quantity::Corr => f(g, false, g, Unit::Nat),
             Quantity::Count => f(n.count_bits, false, 0, Unit::Trees),
+            Quantity::Feature => f(n.score_bits + 1, true, g, Unit::Nat),
         }
     }
 }

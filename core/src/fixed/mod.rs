@@ -4,9 +4,11 @@
 //! - [`tables`]: the one function computing every lookup table and constant of a design;
 //! - [`units`]: the integer arithmetic units (ln, exp ratio, leaf term, max*, saturation);
 //! - [`input`]: the hardware input and the quantization of float jets into it;
-//! - [`model`]: the pipeline and the trellis recurrence over it.
+//! - [`model`]: the pipeline and the trellis recurrence over it;
+//! - [`features`]: the tagger's input features from a solved jet.
 
 pub mod design;
+pub mod features;
 pub mod input;
 pub mod model;
 pub mod tables;

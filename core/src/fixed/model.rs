@@ -118,6 +118,11 @@ impl<'a> FixedTrellis<'a> {
         })
     }
 
+    /// The tables (and design) the model runs on.
+    pub fn tables(&self) -> &'a Tables {
+        self.tab
+    }
+
     /// Number of valid leaves of the loaded jet.
     pub fn leaves(&self) -> usize {
         self.n

@@ -317,6 +317,43 @@ proptest! {
             let g = d.internal.log_frac;
             prop_assert!((to_f64(r.log_z, g) - f.log_z).abs() < 0.02, "{:?} {:?}", r, f);
             prop_assert!((to_f64(r.map, g) - f.map_llh).abs() < 0.02, "{:?} {:?}", r, f);
+            let mut fc = vec![FxCell::default(); 256];
+            let mut m = FixedTrellis::new(tables(), &mut fc).unwrap();
+            let r = m.solve(&j);
+            let root = crate::mask::full(n);
+            if m.cell(root).best == tr.best_split(root) {
+                let fx = features::features(&m, &r);
+                let fl = features::features_f64(&tr);
+                for k in 0..features::FEATURES {
+                    prop_assert!((nats(fx[k]) - fl[k]).abs() < 0.02, "feature {}: {:?} {:?}", k, fx, fl);
+                }
+            }
         }
     }
+}
+
+#[test]
+fn features_follow_the_map_root_split() {
+    let t = tables();
+    let g = t.design.internal.log_frac;
+    let floor = features::floor_raw(g);
+    let mut cells = vec![FxCell::default(); 256];
+    let mut m = FixedTrellis::new(t, &mut cells).unwrap();
+    let r = m.solve(&jet_of(&[], &[], &[]));
+    assert_eq!(features::features(&m, &r), [floor; 4]);
+    let r = m.solve(&jet_of(&[400], &[3], &[-7]));
+    assert_eq!(features::features(&m, &r), [floor, floor, floor, 0]);
+    let j = jet_of(&[400, 300, 90, 60], &[0, 12, -9, 30], &[0, 5, 17, -20]);
+    let r = m.solve(&j);
+    let f = features::features(&m, &r);
+    let mut nodes = [(0, 0); 3];
+    assert_eq!(m.map_tree(&mut nodes), Some(3));
+    let (s, a) = nodes[0];
+    let jet = m.cell(s).ln_t.unwrap();
+    let rel = |x| m.cell(x).ln_t.map_or(floor, |l: i64| (l - jet).max(floor));
+    let (la, lb) = (rel(a), rel(s ^ a));
+    assert_eq!(f[0], jet);
+    assert_eq!([f[1], f[2]], [la.max(lb), la.min(lb)]);
+    assert_eq!(f[3], r.map.unwrap() - r.log_z.unwrap());
+    assert!(f[1] <= 0 && floor <= f[2] && f[2] <= f[1] && f[3] < 0, "{f:?}");
 }
