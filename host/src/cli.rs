@@ -35,6 +35,8 @@ pub enum Command {
     Tag(crate::tag::Args),
     /// FPGA resources, latency, logic depth and (with --pnr) a placed-and-routed Fmax of the datapath.
     Report(crate::report::Args),
+    /// Fit the W-vs-QCD tagger on the clustering features and write it as a quantized model.
+    Train(crate::train::Args),
 }
 
 /// Runs a parsed command line.
@@ -50,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(a) => crate::simulate::run(&a),
         Command::Testbench(a) => crate::testbench::run(&a),
         Command::Report(a) => crate::report::run(&a),
+        Command::Train(a) => crate::train::run(&a),
     }
 }
 

@@ -20,4 +20,5 @@ pub mod shower;
 pub mod simulate;
 pub mod tag;
 pub mod testbench;
+pub mod train;
 pub mod trees;

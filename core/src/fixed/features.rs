@@ -13,7 +13,9 @@
 //! (fewer than two leaves, or every tree below the cut) features 1 and 2 are the floor; with no
 //! finite tree feature 3 is the floor; with one leaf it is 0 (the one tree is certain).
 
+use super::design::{Design, Quantity};
 use super::model::{FixedResult, FixedTrellis};
+use crate::apfixed::{Format, Overflow, Rounding};
 use super::units::LogVal;
 use crate::mask;
 use crate::math;
@@ -32,6 +34,26 @@ pub const FLOOR_NATS: i64 = 16;
 /// The floor as a raw value with `log_frac` fractional bits.
 pub const fn floor_raw(log_frac: u32) -> i64 {
     -(FLOOR_NATS << log_frac)
+}
+
+/// The feature format as an `ap_fixed`, so the tagger's input cast is the one cast rule of
+/// `specs/hls4ml-fixed-point.md` ([`Format::convert`]).
+pub fn feature_format(d: &Design) -> Format {
+    let f = d.format(Quantity::Feature);
+    Format::new(
+        true,
+        f.bits,
+        f.bits as i32 - f.frac as i32,
+        Rounding::Trn,
+        Overflow::Wrap,
+    )
+    .expect("feature width is at most 33 bits")
+}
+
+/// Casts features to the tagger's input format (`input_t(feature)` in hls4ml terms).
+pub fn tagger_inputs(f: &[i64; FEATURES], d: &Design, input: &Format) -> [i128; FEATURES] {
+    let from = feature_format(d);
+    f.map(|x| input.convert(&from, x as i128))
 }
 
 /// `max(v, floor)`, with −∞ as the floor.
