@@ -99,7 +99,11 @@ pub fn jet_features(
 }
 
 /// Features of every jet of both files, in parallel.
-pub fn samples(signal: &[SourcedJet], background: &[SourcedJet], t: &Tables) -> Result<Vec<Sample>> {
+pub fn samples(
+    signal: &[SourcedJet],
+    background: &[SourcedJet],
+    t: &Tables,
+) -> Result<Vec<Sample>> {
     let all: Vec<(&SourcedJet, u8)> = signal
         .iter()
         .map(|j| (j, 1))
@@ -288,7 +292,11 @@ pub fn run(args: &Args) -> Result<()> {
     let sig = read_jets(&args.signal)?;
     let bkg = read_jets(&args.background)?;
     if sig.is_empty() || bkg.is_empty() {
-        bail!("need signal and background jets (found {} and {})", sig.len(), bkg.len());
+        bail!(
+            "need signal and background jets (found {} and {})",
+            sig.len(),
+            bkg.len()
+        );
     }
     let all = samples(&sig, &bkg, &tables)?;
     let (train, test): (Vec<_>, Vec<_>) = all.iter().enumerate().partition(|(i, _)| i % 2 == 0);
@@ -383,6 +391,9 @@ mod tests {
             y.push(u8::from((u * 101.0).fract() < p));
         }
         let w = fit_logistic(&x, &y);
-        assert!((w[0] - 2.0).abs() < 0.25 && (w[1] + 1.0).abs() < 0.2, "{w:?}");
+        assert!(
+            (w[0] - 2.0).abs() < 0.25 && (w[1] + 1.0).abs() < 0.2,
+            "{w:?}"
+        );
     }
 }

@@ -15,8 +15,8 @@
 
 use super::design::{Design, Quantity};
 use super::model::{FixedResult, FixedTrellis};
-use crate::apfixed::{Format, Overflow, Rounding};
 use super::units::LogVal;
+use crate::apfixed::{Format, Overflow, Rounding};
 use crate::mask;
 use crate::math;
 use crate::trellis::GinkgoTrellis;
@@ -107,6 +107,10 @@ pub fn features_f64(tr: &GinkgoTrellis<'_>) -> [f64; FEATURES] {
     } else {
         (floor, floor)
     };
-    let p_map = if map.is_finite() { clamp(map - tr.log_z(root)) } else { floor };
+    let p_map = if map.is_finite() {
+        clamp(map - tr.log_z(root))
+    } else {
+        floor
+    };
     [clamp(jet), heavy, light, p_map]
 }

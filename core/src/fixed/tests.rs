@@ -355,5 +355,8 @@ fn features_follow_the_map_root_split() {
     assert_eq!(f[0], jet);
     assert_eq!([f[1], f[2]], [la.max(lb), la.min(lb)]);
     assert_eq!(f[3], r.map.unwrap() - r.log_z.unwrap());
-    assert!(f[1] <= 0 && floor <= f[2] && f[2] <= f[1] && f[3] < 0, "{f:?}");
+    assert!(
+        f[1] <= 0 && floor <= f[2] && f[2] <= f[1] && f[3] < 0,
+        "{f:?}"
+    );
 }

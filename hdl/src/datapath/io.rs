@@ -3,7 +3,7 @@
 
 use super::{port, Datapath};
 use crate::ir::{mask, sign_extend, Netlist};
-use jettrellis_core::fixed::{FixedJet, FixedTrellis, FxCell, LogVal, Stage, Tables};
+use jettrellis_core::fixed::{FixedJet, FixedResult, FixedTrellis, FxCell, LogVal, Stage, Tables};
 use jettrellis_core::mask::Mask;
 
 /// What the hardware outputs for one jet, with don't-care bits cleared (a −∞ value, tree
@@ -20,7 +20,29 @@ pub struct HwResult {
     pub tree: Vec<(Mask, Mask)>,
     /// Overflow flag per `Stage` (bit k = `Stage::ALL[k]`).
     pub overflow: u8,
+    /// The outputs of a stage behind the datapath ([`super::Tail`]): every output port that is
+    /// not one of the datapath's, in port order, sign-extended by its type.
+    pub tail: Vec<i128>,
 }
+
+/// Whether output `name` is one of the clustering datapath's own ports.
+fn datapath_port(name: &str) -> bool {
+    [
+        port::OUT_VALID,
+        port::N_LEAVES,
+        port::MAP_VALUE,
+        port::MAP_NINF,
+        port::LOG_Z,
+        port::LOG_Z_NINF,
+        port::OVERFLOW,
+    ]
+    .contains(&name)
+        || name.starts_with("tree_s_")
+        || name.starts_with("tree_a_")
+}
+
+/// The golden model of a tail: its output values from the solved trellis and the jet's result.
+pub type TailModel<'a> = &'a dyn Fn(&FixedTrellis<'_>, &FixedResult) -> Vec<i128>;
 
 fn port_index(net: &Netlist, name: &str) -> Option<usize> {
     net.inputs.iter().position(|p| p.name == name)
@@ -84,11 +106,29 @@ pub fn decode(net: &Netlist, words: &[u128]) -> HwResult {
         log_z: log(port::LOG_Z, port::LOG_Z_NINF),
         tree,
         overflow: get(port::OVERFLOW).unwrap() as u8,
+        tail: net
+            .outputs
+            .iter()
+            .zip(words)
+            .filter(|((p, _), _)| !datapath_port(&p.name))
+            .map(|((p, _), &w)| sign_extend(w, p.ty))
+            .collect(),
     }
 }
 
 /// The golden model's result for `jet`, in the form [`decode`] gives for `dp`.
 pub fn expected(dp: &Datapath, tab: &Tables, cells: &mut [FxCell], jet: &FixedJet) -> HwResult {
+    expected_with(dp, tab, cells, jet, None)
+}
+
+/// [`expected`] for a datapath with a tail, whose golden model is `tail`.
+pub fn expected_with(
+    dp: &Datapath,
+    tab: &Tables,
+    cells: &mut [FxCell],
+    jet: &FixedJet,
+    tail: Option<TailModel<'_>>,
+) -> HwResult {
     let mut fx = FixedTrellis::new(tab, cells).expect("work buffer");
     let r = fx.solve(jet);
     let has = |name: &str| output(&dp.net, name).is_some();
@@ -110,5 +150,6 @@ pub fn expected(dp: &Datapath, tab: &Tables, cells: &mut [FxCell], jet: &FixedJe
             Vec::new()
         },
         overflow,
+        tail: tail.map_or_else(Vec::new, |t| t(&fx, &r)),
     }
 }

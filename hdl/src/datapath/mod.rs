@@ -14,10 +14,12 @@
 //! 7. the result for the root full(n) (λ_root variant when it differs), the MAP tree by a
 //!    pipelined pre-order walk over the argmax table, and the per-stage overflow flags.
 
+mod features;
 pub mod io;
 pub mod units;
 
 use crate::ir::{bits_for, Builder, Netlist, Ty, V};
+use jettrellis_core::fixed::features::FEATURES;
 use jettrellis_core::fixed::{Design, Quantity, Stage, Tables};
 use jettrellis_core::mask::{self, Mask};
 use std::collections::HashMap;
@@ -891,7 +893,28 @@ impl<'t> Gen<'t> {
 
 /// Generates the datapath of `d` (tables from `tab`, which must be `Tables::new(d)`).
 pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
+    generate_with(d, tab, None)
+}
+
+/// A stage behind the datapath: given the builder, the tagger features
+/// (`jettrellis_core::fixed::features`, feature format) and the jet strobe at their cycle, it
+/// builds its logic and returns its output ports. Its outputs leave with the datapath's.
+pub type Tail<'a> = &'a mut dyn FnMut(&mut Builder, [V; FEATURES], V) -> Vec<(String, V)>;
+
+/// [`generate`], with `tail` behind the datapath (the end-to-end design puts the tagger there).
+/// A tail needs the MAP and log Z outputs.
+pub fn generate_with(
+    d: &Design,
+    tab: &Tables,
+    tail: Option<Tail<'_>>,
+) -> Result<Datapath, GenError> {
     check(d)?;
+    if tail.is_some() && !(d.outputs.map && d.outputs.log_z) {
+        return Err(GenError {
+            key: "outputs",
+            problem: "the features behind the datapath need outputs.map and outputs.log_z".into(),
+        });
+    }
     let n = d.max_leaves as usize;
     let fold = d.fold;
     let budget = depth_budget(d.clock_mhz);
@@ -1069,6 +1092,7 @@ pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
         }
     }
     let zero_mask = g.cu(0, n as u32);
+    let root_full = root_mask;
     let root_mask = g.b.mux(map.ninf, zero_mask, root_mask);
     let mut outs: Vec<(String, V)> = vec![(port::N_LEAVES.into(), count)];
     if d.outputs.map {
@@ -1079,6 +1103,16 @@ pub fn generate(d: &Design, tab: &Tables) -> Result<Datapath, GenError> {
             "MAP tree walk".into(),
             last(&mut walk.iter().flat_map(|&(s, a)| [s, a])),
         ));
+        if let Some(tail) = tail {
+            let f = g.features(&subs, root_full, walk[0], map, z);
+            let at = f.iter().map(|v| v.cycle).max().unwrap_or(0);
+            let strobe = g.b.delay_to(g.strobe, at);
+            outs.extend(tail(&mut g.b, f, strobe));
+            stages.push((
+                "features + tail".into(),
+                last(&mut outs.iter().map(|o| o.1)),
+            ));
+        }
         for (j, (s, a)) in walk.into_iter().enumerate() {
             outs.push((format!("tree_s_{j}"), s));
             outs.push((format!("tree_a_{j}"), a));

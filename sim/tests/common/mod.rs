@@ -128,10 +128,21 @@ pub fn jets(d: &Design, random: usize, raw: usize) -> Vec<FixedJet> {
 /// Asserts that every streamed result equals the golden model and every latency the
 /// generator's.
 pub fn assert_matches(dp: &Datapath, tab: &Tables, jets: &[FixedJet], out: &Streamed) {
+    assert_matches_with(dp, tab, jets, out, None)
+}
+
+/// [`assert_matches`] for a datapath with a tail whose golden model is `tail`.
+pub fn assert_matches_with(
+    dp: &Datapath,
+    tab: &Tables,
+    jets: &[FixedJet],
+    out: &Streamed,
+    tail: Option<io::TailModel<'_>>,
+) {
     let mut cells = vec![FxCell::default(); 1 << dp_leaves(dp)];
     assert_eq!(out.results.len(), jets.len());
     for (k, (jet, got)) in jets.iter().zip(&out.results).enumerate() {
-        let want = io::expected(dp, tab, &mut cells, jet);
+        let want = io::expected_with(dp, tab, &mut cells, jet, tail);
         assert_eq!(got, &want, "jet {k}: {jet:?}");
     }
     assert!(
