@@ -158,12 +158,10 @@ pub fn fit_logistic(x: &[[f64; FEATURES]], y: &[u8]) -> [f64; FEATURES + 1] {
             }
         }
         let n = x.len().max(1) as f64;
-        for i in 0..P {
-            g[i] = g[i] / n + RIDGE * w[i];
-            for j in 0..P {
-                h[i][j] /= n;
-            }
-            h[i][i] += RIDGE;
+        for (i, (gi, hi)) in g.iter_mut().zip(h.iter_mut()).enumerate() {
+            *gi = *gi / n + RIDGE * w[i];
+            hi.iter_mut().for_each(|x| *x /= n);
+            hi[i] += RIDGE;
         }
         let step = solve(h, g);
         let mut change: f64 = 0.0;
@@ -187,10 +185,11 @@ fn solve<const P: usize>(mut a: [[f64; P]; P], mut b: [f64; P]) -> [f64; P] {
             .unwrap_or(c);
         a.swap(c, p);
         b.swap(c, p);
+        let pivot = a[c];
         for r in c + 1..P {
-            let f = a[r][c] / a[c][c];
-            for k in c..P {
-                a[r][k] -= f * a[c][k];
+            let f = a[r][c] / pivot[c];
+            for (x, p) in a[r][c..].iter_mut().zip(&pivot[c..]) {
+                *x -= f * p;
             }
             b[r] -= f * b[c];
         }
@@ -379,16 +378,16 @@ mod tests {
 
     #[test]
     fn logistic_fit_recovers_a_known_model() {
-        // Labels drawn from p = σ(2 x0 − x1 + 0.5) on a grid: the fit lands near the truth.
+        // Labels drawn from p = σ(2 a − b + 0.5): the fit lands near the truth.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let (mut x, mut y) = (Vec::new(), Vec::new());
-        let mut u = 0.37f64;
         for _ in 0..20_000 {
-            u = (u * 9301.0 + 49297.0) % 233280.0 / 233280.0;
-            let a = (u * 7.0).fract() * 4.0 - 2.0;
-            let b = (u * 13.0).fract() * 4.0 - 2.0;
+            let a: f64 = rng.random_range(-2.0..2.0);
+            let b: f64 = rng.random_range(-2.0..2.0);
             let p = 1.0 / (1.0 + (-(2.0 * a - b + 0.5)).exp());
-            x.push([a, b, 0.0, 1.0]);
-            y.push(u8::from((u * 101.0).fract() < p));
+            x.push([a, b, 0.0, rng.random_range(-1.0..1.0)]);
+            y.push(u8::from(rng.random_range(0.0..1.0) < p));
         }
         let w = fit_logistic(&x, &y);
         assert!(
