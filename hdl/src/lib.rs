@@ -31,3 +31,4 @@ pub mod maxstar;
 pub mod maxtree;
 pub mod mul;
 pub mod rom;
+pub mod tagger;
