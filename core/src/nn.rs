@@ -583,18 +583,30 @@ pub fn forward(
     for (m, &v) in buf_a.iter_mut().zip(input) {
         *m = input_fmt.from_f64(v).ok()?;
     }
-    let mut n = input.len();
-    let mut fmt = *input_fmt;
+    let fmt = layers.last().map_or(*input_fmt, Layer::result);
+    let y = forward_raw(layers, input.len(), buf_a, buf_b);
+    for (o, &m) in out.iter_mut().zip(y) {
+        *o = fmt.to_f64(m);
+    }
+    Some(y.len())
+}
+
+/// Runs the layers on the `n` input mantissas at the front of `buf_a` (ping-ponging with
+/// `buf_b`) and returns the output mantissas, in the last layer's result format: what the
+/// hardware tagger outputs.
+pub fn forward_raw<'b>(
+    layers: &[Layer<'_>],
+    n: usize,
+    buf_a: &'b mut [i128],
+    buf_b: &'b mut [i128],
+) -> &'b [i128] {
+    let mut n = n;
     let (mut cur, mut next) = (buf_a, buf_b);
     for layer in layers {
         n = layer.forward(&cur[..n], next);
-        fmt = layer.result();
         core::mem::swap(&mut cur, &mut next);
     }
-    for (o, &m) in out.iter_mut().zip(&cur[..n]) {
-        *o = fmt.to_f64(m);
-    }
-    Some(n)
+    &cur[..n]
 }
 
 /// One layer of the float64 reference network.

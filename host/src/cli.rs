@@ -35,6 +35,8 @@ pub enum Command {
     Tag(crate::tag::Args),
     /// FPGA resources, latency, logic depth and (with --pnr) a placed-and-routed Fmax of the datapath.
     Report(crate::report::Args),
+    /// The main job: shower → generate → simulate → compare → report, artefacts in one folder.
+    Flow(crate::flow::Args),
     /// Fit the W-vs-QCD tagger on the clustering features and write it as a quantized model.
     Train(crate::train::Args),
 }
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Testbench(a) => crate::testbench::run(&a),
         Command::Report(a) => crate::report::run(&a),
         Command::Train(a) => crate::train::run(&a),
+        Command::Flow(a) => crate::flow::run(&a),
     }
 }
 

@@ -6,10 +6,12 @@
 pub mod accuracy;
 pub mod baselines;
 pub mod bench;
+pub mod chain;
 pub mod cli;
 pub mod cluster;
 pub mod compare;
 pub mod design;
+pub mod flow;
 pub mod generate;
 pub mod io;
 pub mod jets;

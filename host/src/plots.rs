@@ -115,3 +115,65 @@ pub fn sweep(path: &Path, key: &str, points: &[(i64, f64, f64, f64)]) -> Result<
     root.present().map_err(|x| e(&x))?;
     Ok(())
 }
+
+/// ROC curves (background efficiency against signal efficiency), one per `(label, scores,
+/// labels)` with labels 1 = signal; the legend carries each curve's AUC.
+pub fn roc(path: &Path, title: &str, curves: &[(&str, &[f64], &[u8], f64)]) -> Result<()> {
+    prepare(path)?;
+    let e = |e: &dyn std::fmt::Display| anyhow!("plotting {}: {e}", path.display());
+    let root = SVGBackend::new(path, (700, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(&x))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..1.0, 0.0..1.0)
+        .map_err(|x| e(&x))?;
+    chart
+        .configure_mesh()
+        .x_desc("signal efficiency")
+        .y_desc("background efficiency")
+        .draw()
+        .map_err(|x| e(&x))?;
+    let colors = [RED, BLUE, BLACK, GREEN];
+    for (k, (label, scores, labels, auc)) in curves.iter().enumerate() {
+        let c = colors[k % colors.len()];
+        chart
+            .draw_series(LineSeries::new(roc_points(scores, labels), c))
+            .map_err(|x| e(&x))?
+            .label(format!("{label} (AUC {auc:.4})"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(|x| e(&x))?;
+    root.present().map_err(|x| e(&x))?;
+    Ok(())
+}
+
+/// `(signal efficiency, background efficiency)` for every threshold, at most ~200 points.
+fn roc_points(scores: &[f64], labels: &[u8]) -> Vec<(f64, f64)> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let pos = labels.iter().filter(|&&l| l == 1).count().max(1) as f64;
+    let neg = (labels.len() as f64 - pos).max(1.0);
+    let step = (idx.len() / 200).max(1);
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut out = vec![(0.0, 0.0)];
+    for (k, &i) in idx.iter().enumerate() {
+        if labels[i] == 1 {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        if k % step == 0 || k + 1 == idx.len() {
+            out.push((tp / pos, fp / neg));
+        }
+    }
+    out
+}

@@ -3,7 +3,7 @@
 //! depth); with `--pnr`, nextpnr places and routes it on an ECP5-85k for a real Fmax. Latency and
 //! initiation interval come from the generator's manifest.
 
-use crate::generate::{apply_overrides, generate, read_design};
+use crate::generate::{apply_overrides, generate, read_design, Generated};
 use crate::io::{write_atomic, write_output};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args as ClapArgs;
@@ -523,7 +523,18 @@ fn pct(used: f64, cap: u64) -> Value {
 /// The report of one design on `dev` as a JSON object (the documented keys).
 pub fn report_one(d: &Design, dev: &Device, clock_mhz: f64, pnr: bool) -> Result<Value> {
     let name = "jettrellis_cluster";
-    let g = generate(d, name)?;
+    report_generated(&generate(d, name)?, name, d, dev, clock_mhz, pnr)
+}
+
+/// [`report_one`] for an already generated design `g` (top module `name`) of design `d`.
+pub fn report_generated(
+    g: &Generated,
+    name: &str,
+    d: &Design,
+    dev: &Device,
+    clock_mhz: f64,
+    pnr: bool,
+) -> Result<Value> {
     let work = tempfile::tempdir().context("creating a temporary directory")?;
     let s = synthesize(work.path(), &g.verilog, name, dev)?;
     let lat = g.dp.latency as f64;
