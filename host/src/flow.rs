@@ -135,6 +135,12 @@ pub fn run(a: &Args) -> Result<()> {
     if a.jets == 0 {
         bail!("--jets: need at least one jet per class");
     }
+    // Everything checkable is checked before the output folder is touched.
+    jettrellis_hdl::datapath::check(&d)
+        .map_err(|e| anyhow!("{}: design key {e}", a.design.display()))?;
+    if !a.no_report {
+        crate::report::parse_target(&a.target).map_err(|e| anyhow!("--target: {e}"))?;
+    }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let mut artefacts: Vec<PathBuf> = Vec::new();
 
