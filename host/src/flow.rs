@@ -157,71 +157,97 @@ pub fn run(a: &Args) -> Result<()> {
     artefacts.push(vdir.join("manifest.json"));
     let dp = &g.dp;
 
-    let backend = match a.backend {
-        FlowBackend::Auto if tool_present("verilator") => FlowBackend::Verilator,
-        FlowBackend::Auto => {
+    std::thread::scope(|scope| -> Result<()> {
+        // Yosys runs in the background while the design is simulated and compared (it is a separate
+        // process; the machine has cores to spare during a Verilator build's single-threaded phases).
+        let report_job = if a.no_report {
+            eprintln!("[5/5] report: skipped (--no-report)");
+            None
+        } else if !tool_present("yosys") {
             eprintln!(
-                "verilator is not installed (Debian/Ubuntu: apt-get install verilator): \
+            "[5/5] report: yosys is not installed (Debian/Ubuntu: apt-get install yosys): skipped"
+        );
+            Some(Err(json!({"skipped": "yosys not installed"})))
+        } else {
+            step(
+                5,
+                &format!(
+                    "report: Yosys synthesis for {} (in the background)",
+                    a.target
+                ),
+            );
+            let dev =
+                crate::report::parse_target(&a.target).map_err(|e| anyhow!("--target: {e}"))?;
+            let (g, d) = (&g, &d);
+            Some(Ok(scope.spawn(move || {
+                crate::report::report_generated(g, NAME, d, dev, d.clock_mhz, false)
+            })))
+        };
+        let backend = match a.backend {
+            FlowBackend::Auto if tool_present("verilator") => FlowBackend::Verilator,
+            FlowBackend::Auto => {
+                eprintln!(
+                    "verilator is not installed (Debian/Ubuntu: apt-get install verilator): \
                  simulating with rust-hdl instead"
-            );
-            FlowBackend::RustHdl
-        }
-        b => b,
-    };
-    let backend_name = match backend {
-        FlowBackend::Verilator => "verilator",
-        FlowBackend::RustHdl => "rust-hdl",
-        _ => "eval",
-    };
-    step(
-        3,
-        &format!("simulate on {backend_name}, check against core"),
-    );
-    let prep = prepare(&jets_path, &d, None)?;
-    let labels: Vec<u8> = (0..prep.fixed.len())
-        .map(|i| u8::from(i < a.jets))
-        .collect();
-    let mut be: Box<dyn Backend> = match backend {
-        FlowBackend::Verilator => {
-            let (be, info) =
-                VerilatorBackend::from_netlist(&dp.net, NAME, &BuildOptions::default())
-                    .map_err(|e| anyhow!("verilator backend: {e}"))?;
-            eprintln!(
-                "      verilator model {} in {:.1} s",
-                if info.cached {
-                    "found in the cache"
-                } else {
-                    "built"
-                },
-                info.seconds
-            );
-            Box::new(be)
-        }
-        FlowBackend::RustHdl => Box::new(RustHdlBackend::new(&dp.net, NAME)),
-        _ => Box::new(EvalBackend::new(&dp.net)),
-    };
-    let t_sim = Instant::now();
-    let sim = stream(dp, be.as_mut(), &prep.fixed)
-        .map_err(|e| anyhow!("the {backend_name} simulation failed: {e}"))?;
-    let sim_seconds = t_sim.elapsed().as_secs_f64();
-    let tab = Box::new(Tables::new(&d).map_err(|e| anyhow!("{e}"))?);
-    let width = model.buffer_len(jettrellis_core::fixed::features::FEATURES);
-    let tail =
-        |tr: &FixedTrellis<'_>, r: &_| chain::tail_model(tr, r, &model.input, &layers, width);
-    let cells = FixedTrellis::cells_needed(d.max_leaves);
-    let want: Vec<HwResult> = prep
-        .fixed
-        .par_iter()
-        .map_init(
-            || vec![FxCell::default(); cells],
-            |c, j| dpio::expected_with(dp, &tab, c, j, Some(&tail)),
-        )
-        .collect();
-    let mismatches: Vec<usize> = (0..want.len())
-        .filter(|&k| sim.results[k] != want[k])
-        .collect();
-    if let Some(&k) = mismatches.first() {
-        bail!(
+                );
+                FlowBackend::RustHdl
+            }
+            b => b,
+        };
+        let backend_name = match backend {
+            FlowBackend::Verilator => "verilator",
+            FlowBackend::RustHdl => "rust-hdl",
+            _ => "eval",
+        };
+        step(
+            3,
+            &format!("simulate on {backend_name}, check against core"),
+        );
+        let prep = prepare(&jets_path, &d, None)?;
+        let labels: Vec<u8> = (0..prep.fixed.len())
+            .map(|i| u8::from(i < a.jets))
+            .collect();
+        let mut be: Box<dyn Backend> = match backend {
+            FlowBackend::Verilator => {
+                let (be, info) =
+                    VerilatorBackend::from_netlist(&dp.net, NAME, &BuildOptions::default())
+                        .map_err(|e| anyhow!("verilator backend: {e}"))?;
+                eprintln!(
+                    "      verilator model {} in {:.1} s",
+                    if info.cached {
+                        "found in the cache"
+                    } else {
+                        "built"
+                    },
+                    info.seconds
+                );
+                Box::new(be)
+            }
+            FlowBackend::RustHdl => Box::new(RustHdlBackend::new(&dp.net, NAME)),
+            _ => Box::new(EvalBackend::new(&dp.net)),
+        };
+        let t_sim = Instant::now();
+        let sim = stream(dp, be.as_mut(), &prep.fixed)
+            .map_err(|e| anyhow!("the {backend_name} simulation failed: {e}"))?;
+        let sim_seconds = t_sim.elapsed().as_secs_f64();
+        let tab = Box::new(Tables::new(&d).map_err(|e| anyhow!("{e}"))?);
+        let width = model.buffer_len(jettrellis_core::fixed::features::FEATURES);
+        let tail =
+            |tr: &FixedTrellis<'_>, r: &_| chain::tail_model(tr, r, &model.input, &layers, width);
+        let cells = FixedTrellis::cells_needed(d.max_leaves);
+        let want: Vec<HwResult> = prep
+            .fixed
+            .par_iter()
+            .map_init(
+                || vec![FxCell::default(); cells],
+                |c, j| dpio::expected_with(dp, &tab, c, j, Some(&tail)),
+            )
+            .collect();
+        let mismatches: Vec<usize> = (0..want.len())
+            .filter(|&k| sim.results[k] != want[k])
+            .collect();
+        if let Some(&k) = mismatches.first() {
+            bail!(
             "{} of {} jets differ from the golden model; first: jet {} ({}): expected {:?}, got {:?}",
             mismatches.len(),
             want.len(),
@@ -230,108 +256,105 @@ pub fn run(a: &Args) -> Result<()> {
             want[k],
             sim.results[k]
         );
-    }
-    let latency_ok = sim.latencies.iter().all(|&l| l == dp.latency as u64);
-    if !latency_ok {
-        bail!(
-            "observed latencies differ from the manifest's {} cycles",
-            dp.latency
+        }
+        let latency_ok = sim.latencies.iter().all(|&l| l == dp.latency as u64);
+        if !latency_ok {
+            bail!(
+                "observed latencies differ from the manifest's {} cycles",
+                dp.latency
+            );
+        }
+
+        step(
+            4,
+            "compare: fixed point and hardware against the float reference",
         );
-    }
+        let acc = evaluate_all(&prep.jets, &tab)?;
+        let accuracy = summarize(&a.design, &acc);
+        let acc_path = a.out.join("accuracy.json");
+        write_json(&acc_path, &accuracy)?;
+        artefacts.push(acc_path);
+        let out_fmt = layers.last().map_or(model.input, |l| l.result());
+        let hw_scores: Vec<f64> = sim
+            .results
+            .iter()
+            .map(|r| out_fmt.to_f64(r.tail[0]))
+            .collect();
+        let fixed_scores: Vec<f64> = want.iter().map(|r| out_fmt.to_f64(r.tail[0])).collect();
+        let fcells = FixedTrellis::cells_needed(d.max_leaves);
+        let float_features: Vec<Vec<f64>> = prep
+            .jets
+            .par_iter()
+            .map_init(
+                || (vec![FxCell::default(); fcells], Vec::new()),
+                |(c, fc), j| jet_features(&j.jet.leaves, &tab, c, fc).map(|(f, _)| f.to_vec()),
+            )
+            .collect::<Result<_>>()?;
+        let float_scores: Vec<f64> = run_rows(&model, &float_features, true)?
+            .into_iter()
+            .map(|o| o[0])
+            .collect();
+        let aucs = [
+            ("float", auc(&float_scores, &labels)),
+            ("fixed", auc(&fixed_scores, &labels)),
+            (backend_name, auc(&hw_scores, &labels)),
+        ];
+        let plots = a.out.join("plots");
+        let dz: Vec<f64> = acc.iter().filter_map(|x| x.dlogz).collect();
+        let dm: Vec<f64> = acc.iter().filter_map(|x| x.dmap).collect();
+        crate::plots::histogram(&plots.join("dlogz.svg"), "fixed - float log Z", &dz)?;
+        crate::plots::histogram(&plots.join("dmap.svg"), "fixed - float MAP llh", &dm)?;
+        crate::plots::roc(
+            &plots.join("roc.svg"),
+            "W vs QCD tagger",
+            &[
+                ("float", &float_scores, &labels, aucs[0].1),
+                ("fixed", &fixed_scores, &labels, aucs[1].1),
+                (backend_name, &hw_scores, &labels, aucs[2].1),
+            ],
+        )?;
+        for f in ["dlogz.svg", "dmap.svg", "roc.svg"] {
+            artefacts.push(plots.join(f));
+        }
 
-    step(
-        4,
-        "compare: fixed point and hardware against the float reference",
-    );
-    let acc = evaluate_all(&prep.jets, &tab)?;
-    let accuracy = summarize(&a.design, &acc);
-    let acc_path = a.out.join("accuracy.json");
-    write_json(&acc_path, &accuracy)?;
-    artefacts.push(acc_path);
-    let out_fmt = layers.last().map_or(model.input, |l| l.result());
-    let hw_scores: Vec<f64> = sim
-        .results
-        .iter()
-        .map(|r| out_fmt.to_f64(r.tail[0]))
-        .collect();
-    let fixed_scores: Vec<f64> = want.iter().map(|r| out_fmt.to_f64(r.tail[0])).collect();
-    let fcells = FixedTrellis::cells_needed(d.max_leaves);
-    let float_features: Vec<Vec<f64>> = prep
-        .jets
-        .par_iter()
-        .map_init(
-            || (vec![FxCell::default(); fcells], Vec::new()),
-            |(c, fc), j| jet_features(&j.jet.leaves, &tab, c, fc).map(|(f, _)| f.to_vec()),
-        )
-        .collect::<Result<_>>()?;
-    let float_scores: Vec<f64> = run_rows(&model, &float_features, true)?
-        .into_iter()
-        .map(|o| o[0])
-        .collect();
-    let aucs = [
-        ("float", auc(&float_scores, &labels)),
-        ("fixed", auc(&fixed_scores, &labels)),
-        (backend_name, auc(&hw_scores, &labels)),
-    ];
-    let plots = a.out.join("plots");
-    let dz: Vec<f64> = acc.iter().filter_map(|x| x.dlogz).collect();
-    let dm: Vec<f64> = acc.iter().filter_map(|x| x.dmap).collect();
-    crate::plots::histogram(&plots.join("dlogz.svg"), "fixed - float log Z", &dz)?;
-    crate::plots::histogram(&plots.join("dmap.svg"), "fixed - float MAP llh", &dm)?;
-    crate::plots::roc(
-        &plots.join("roc.svg"),
-        "W vs QCD tagger",
-        &[
-            ("float", &float_scores, &labels, aucs[0].1),
-            ("fixed", &fixed_scores, &labels, aucs[1].1),
-            (backend_name, &hw_scores, &labels, aucs[2].1),
-        ],
-    )?;
-    for f in ["dlogz.svg", "dmap.svg", "roc.svg"] {
-        artefacts.push(plots.join(f));
-    }
-
-    let report = if a.no_report {
-        eprintln!("[5/5] report: skipped (--no-report)");
-        Value::Null
-    } else if !tool_present("yosys") {
-        eprintln!(
-            "[5/5] report: yosys is not installed (Debian/Ubuntu: apt-get install yosys): skipped"
-        );
-        json!({"skipped": "yosys not installed"})
-    } else {
-        step(5, &format!("report: Yosys synthesis for {}", a.target));
-        let dev = crate::report::parse_target(&a.target).map_err(|e| anyhow!("--target: {e}"))?;
-        let r = crate::report::report_generated(&g, NAME, &d, dev, d.clock_mhz, false)?;
-        let p = a.out.join("report.json");
-        write_json(&p, &r)?;
-        artefacts.push(p);
-        r
-    };
-
-    let summary = json!({
-        "design": a.design.display().to_string(),
-        "model": a.model.display().to_string(),
-        "jets": prep.fixed.len(),
-        "backend": backend_name,
-        "mismatches": mismatches.len(),
-        "latency_cycles": dp.latency,
-        "latency_ns": dp.latency as f64 * 1000.0 / d.clock_mhz,
-        "ii_cycles": dp.ii,
-        "clock_mhz": d.clock_mhz,
-        "jets_per_second": prep.fixed.len() as f64 / sim_seconds.max(1e-9),
-        "map_tree_identical_fraction": accuracy["map_tree_identical_fraction"],
-        "abs_dlogz_p99": accuracy["abs_dlogz_p99"],
-        "abs_dmap_p99": accuracy["abs_dmap_p99"],
-        "auc": aucs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
-        "report": report,
-        "seconds": t_all.elapsed().as_secs_f64(),
-    });
-    let sp = a.out.join("summary.json");
-    write_json(&sp, &summary)?;
-    artefacts.push(sp);
-    print_summary(&summary, &artefacts);
-    Ok(())
+        let report = match report_job {
+            None => Value::Null,
+            Some(Err(v)) => v,
+            Some(Ok(h)) => {
+                let r = h
+                    .join()
+                    .map_err(|_| anyhow!("the report thread panicked"))??;
+                eprintln!("[5/5] report: done");
+                let p = a.out.join("report.json");
+                write_json(&p, &r)?;
+                artefacts.push(p);
+                r
+            }
+        };
+        let summary = json!({
+            "design": a.design.display().to_string(),
+            "model": a.model.display().to_string(),
+            "jets": prep.fixed.len(),
+            "backend": backend_name,
+            "mismatches": mismatches.len(),
+            "latency_cycles": dp.latency,
+            "latency_ns": dp.latency as f64 * 1000.0 / d.clock_mhz,
+            "ii_cycles": dp.ii,
+            "clock_mhz": d.clock_mhz,
+            "jets_per_second": prep.fixed.len() as f64 / sim_seconds.max(1e-9),
+            "map_tree_identical_fraction": accuracy["map_tree_identical_fraction"],
+            "abs_dlogz_p99": accuracy["abs_dlogz_p99"],
+            "abs_dmap_p99": accuracy["abs_dmap_p99"],
+            "auc": aucs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "report": report,
+            "seconds": t_all.elapsed().as_secs_f64(),
+        });
+        let sp = a.out.join("summary.json");
+        write_json(&sp, &summary)?;
+        artefacts.push(sp);
+        print_summary(&summary, &artefacts);
+        Ok(())
+    })
 }
 
 fn print_summary(s: &Value, artefacts: &[PathBuf]) {

@@ -88,6 +88,43 @@ fn ten_thousand_jets_end_to_end_on_verilator() {
 }
 
 #[test]
+fn the_report_step_synthesizes_the_end_to_end_design() {
+    if Command::new("yosys").arg("-V").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "yosys is not installed but CI=true"
+        );
+        println!("SKIPPED: yosys not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = flow(&[
+        "--jets",
+        "100",
+        "--set",
+        "max_leaves=2",
+        "--backend",
+        "eval",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert!(
+        r["lut"].as_u64().unwrap() > 0 && r["ff"].as_u64().unwrap() > 0,
+        "{r}"
+    );
+    // The tagger's multiplier is there beside the datapath's (N = 2 alone maps to 7 DSPs).
+    assert!(r["dsp"].as_u64().unwrap() > 7, "{r}");
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["report"]["lut"], r["lut"]);
+    assert_eq!(r["latency_cycles"], s["latency_cycles"]);
+}
+
+#[test]
 fn bad_inputs_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
