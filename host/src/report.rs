@@ -21,7 +21,8 @@ use std::time::Instant;
 #[command(after_help = "Examples:\n  \
     jettrellis report --design configs/default.toml --target xcvu9p --set max_leaves=3\n  \
     jettrellis report --target xcvu9p --sweep max_leaves=2,3,4 -o sweep.json --plot sweep.svg\n  \
-    jettrellis report --target ecp5-85k --set max_leaves=2 --pnr --json")]
+    jettrellis report --target ecp5-85k --set max_leaves=2 --pnr --json\n  \
+    jettrellis report --target xcvu9p --set max_leaves=3 --flatten   (flat synthesis: slower)")]
 pub struct Args {
     /// Design file (TOML, see configs/default.toml).
     #[arg(long, default_value = "configs/default.toml")]
