@@ -4,6 +4,7 @@
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::Mutex;
 
 fn jettrellis() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jettrellis"));
@@ -14,6 +15,10 @@ fn jettrellis() -> Command {
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Held by the tests that run Yosys, so that they run one at a time (each takes a core and up to
+/// 0.6 GB).
+static YOSYS: Mutex<()> = Mutex::new(());
 
 /// Whether yosys runs; without it a test fails under CI=true and is skipped otherwise.
 fn have_yosys() -> bool {
@@ -36,6 +41,7 @@ fn sweep_reports_resources_latency_and_depth() {
     if !have_yosys() {
         return;
     }
+    let _one_yosys = YOSYS.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
     let svg = dir.path().join("r.svg");
@@ -99,8 +105,16 @@ fn hierarchical_synthesis_counts_instances() {
     if !have_yosys() {
         return;
     }
+    let _one_yosys = YOSYS.lock().unwrap_or_else(|e| e.into_inner());
     let o = jettrellis()
-        .args(["report", "--target", "xcvu9p", "--set", "max_leaves=3", "--json"])
+        .args([
+            "report",
+            "--target",
+            "xcvu9p",
+            "--set",
+            "max_leaves=3",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -108,8 +122,7 @@ fn hierarchical_synthesis_counts_instances() {
     assert_eq!(r["synthesis"], "hierarchical");
     let kept = r["synthesis_kept_modules"].as_array().unwrap();
     assert!(
-        kept.iter()
-            .any(|m| m == "jettrellis_cluster_subset_terms"),
+        kept.iter().any(|m| m == "jettrellis_cluster_subset_terms"),
         "{kept:?}"
     );
     assert_eq!(r["dsp"], 63, "{r}");
