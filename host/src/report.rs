@@ -219,7 +219,7 @@ pub struct Resources {
     pub cells: BTreeMap<String, u64>,
 }
 
-/// Classifies the `num_cells_by_type` of Yosys `stat -json` (summed over all modules).
+/// Classifies cell counts by type (from [`parse_stat`]).
 pub fn classify(cells: &BTreeMap<String, u64>) -> Resources {
     let mut r = Resources {
         cells: cells.clone(),
