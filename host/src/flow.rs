@@ -180,7 +180,15 @@ pub fn run(a: &Args) -> Result<()> {
                 crate::report::parse_target(&a.target).map_err(|e| anyhow!("--target: {e}"))?;
             let (g, d) = (&g, &d);
             Some(Ok(scope.spawn(move || {
-                crate::report::report_generated(g, NAME, d, dev, d.clock_mhz, false)
+                crate::report::report_generated(
+                    g,
+                    NAME,
+                    d,
+                    dev,
+                    d.clock_mhz,
+                    false,
+                    crate::report::Synthesis::Hierarchical,
+                )
             })))
         };
         let backend = match a.backend {

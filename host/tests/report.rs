@@ -4,6 +4,7 @@
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::Mutex;
 
 fn jettrellis() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jettrellis"));
@@ -14,6 +15,10 @@ fn jettrellis() -> Command {
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Held by the tests that run Yosys, so that they run one at a time (each takes a core and up to
+/// 0.6 GB).
+static YOSYS: Mutex<()> = Mutex::new(());
 
 /// Whether yosys runs; without it a test fails under CI=true and is skipped otherwise.
 fn have_yosys() -> bool {
@@ -28,14 +33,15 @@ fn have_yosys() -> bool {
     false
 }
 
-/// A two-point sweep of the score width on the N = 2 design on a VU9P (N = 3 already takes
-/// minutes in Yosys, N = 4 longer: see docs/report.md): counts are non-zero, the documented keys
-/// are there, registers grow with the width, and the plot is written.
+/// A two-point sweep of the score width on the N = 2 design on a VU9P (N = 3 takes 1–2 minutes
+/// in Yosys, N = 4 about 5: see docs/report.md): counts are non-zero, the documented keys are
+/// there, registers grow with the width, and the plot is written.
 #[test]
 fn sweep_reports_resources_latency_and_depth() {
     if !have_yosys() {
         return;
     }
+    let _one_yosys = YOSYS.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
     let svg = dir.path().join("r.svg");
@@ -80,12 +86,49 @@ fn sweep_reports_resources_latency_and_depth() {
             assert!(r[k].as_u64().unwrap() > 0, "{k} = 0 in {r}");
         }
         assert!(r.get("fmax_mhz").is_none(), "fmax_mhz without --pnr");
+        // N = 2 instantiates every module once, so nothing is kept: the counts are flat ones.
+        assert_eq!(r["synthesis"], "hierarchical");
+        assert_eq!(r["synthesis_kept_modules"], serde_json::json!([]));
         let ns = r["latency_cycles"].as_f64().unwrap() * 4.0;
         assert!((r["latency_ns"].as_f64().unwrap() - ns).abs() < 1e-9);
     }
     assert!(rows[1]["ff"].as_u64() > rows[0]["ff"].as_u64());
     assert_eq!(rows[1]["sweep_value"], 32.0);
     assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+}
+
+/// N = 3 instantiates the subset terms, two ψ unit types and max* several times: hierarchical
+/// synthesis keeps them, counts each once per instance (the DSPs match the flat synthesis:
+/// 63, docs/report.md) and still finds a register-to-register path. ~1.5 min of Yosys.
+#[test]
+fn hierarchical_synthesis_counts_instances() {
+    if !have_yosys() {
+        return;
+    }
+    let _one_yosys = YOSYS.lock().unwrap_or_else(|e| e.into_inner());
+    let o = jettrellis()
+        .args([
+            "report",
+            "--target",
+            "xcvu9p",
+            "--set",
+            "max_leaves=3",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["synthesis"], "hierarchical");
+    let kept = r["synthesis_kept_modules"].as_array().unwrap();
+    assert!(
+        kept.iter().any(|m| m == "jettrellis_cluster_subset_terms"),
+        "{kept:?}"
+    );
+    assert_eq!(r["dsp"], 63, "{r}");
+    assert_eq!(r["bram"], 31.5, "{r}");
+    assert!(r["lut"].as_u64().unwrap() > 10_000, "{r}");
+    assert!(r["logic_depth"].as_u64().unwrap() > 0, "{r}");
 }
 
 /// Runs `report` with `path` as the child's PATH only.
