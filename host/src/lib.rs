@@ -19,5 +19,6 @@ pub mod report;
 pub mod shower;
 pub mod simulate;
 pub mod tag;
+pub mod tagger_hw;
 pub mod testbench;
 pub mod trees;
