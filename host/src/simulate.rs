@@ -490,11 +490,7 @@ pub fn run(a: &Args) -> Result<()> {
             .ok_or_else(|| anyhow!("--corrupt-expected {k}: only {} jets", prep.fixed.len()))?;
         r.n ^= 1;
     }
-    let names = Names {
-        design,
-        jets,
-        name,
-    };
+    let names = Names { design, jets, name };
     let run = run_backend(a, &names, &d, &g, &prep, &want)?;
     let n = prep.fixed.len();
     let slots = d.max_leaves as usize;

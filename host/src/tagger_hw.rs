@@ -127,9 +127,7 @@ pub fn generate(
     );
     let verilog = emit::verilog(&t.net, name, &header);
     let seconds = t0.elapsed().as_secs_f64();
-    let port_json = |p: &Port, dir: &str| {
-        json!({"name": p.name, "dir": dir, "width": p.ty.width, "signed": p.ty.signed})
-    };
+    let port_json = |p: &Port, dir: &str| json!({"name": p.name, "dir": dir, "width": p.ty.width, "signed": p.ty.signed});
     let mut ports = vec![json!({"name": "clk", "dir": "in", "width": 1, "signed": false})];
     ports.extend(t.net.inputs.iter().map(|p| port_json(p, "in")));
     ports.extend(t.net.outputs.iter().map(|(p, _)| port_json(p, "out")));
@@ -201,13 +199,7 @@ pub fn write(dir: &Path, g: &Generated) -> Result<()> {
 }
 
 /// `jettrellis generate --model`.
-pub fn run_generate(
-    path: &Path,
-    out: &Path,
-    reuse: u32,
-    clock_mhz: f64,
-    name: &str,
-) -> Result<()> {
+pub fn run_generate(path: &Path, out: &Path, reuse: u32, clock_mhz: f64, name: &str) -> Result<()> {
     let loaded = load(path)?;
     let g = generate(path, &loaded, reuse, clock_mhz, name)?;
     write(out, &g)?;
@@ -245,12 +237,14 @@ pub fn quantize_rows(input: &Format, rows: &[Vec<f64>]) -> Result<Vec<Vec<i128>>
 /// Core's output mantissas for every row of input mantissas.
 pub fn golden(layers: &[Layer], rows: &[Vec<i128>]) -> Vec<Vec<i128>> {
     use rayon::prelude::*;
-    let width = layers.iter().fold(rows.first().map_or(0, Vec::len), |m, l| {
-        m.max(match l {
-            Layer::Dense(d) => d.n_out,
-            _ => 0,
-        })
-    });
+    let width = layers
+        .iter()
+        .fold(rows.first().map_or(0, Vec::len), |m, l| {
+            m.max(match l {
+                Layer::Dense(d) => d.n_out,
+                _ => 0,
+            })
+        });
     rows.par_iter()
         .map(|r| {
             let mut cur = r.clone();
@@ -369,7 +363,8 @@ pub fn run_simulate(a: &SimArgs) -> Result<()> {
     }
     let timed = |be: &mut dyn Backend| -> Result<(Streamed, f64)> {
         let t0 = Instant::now();
-        let s = stream(t, be, &x).map_err(|e| anyhow!("the {} simulation failed: {e}", be.name()))?;
+        let s =
+            stream(t, be, &x).map_err(|e| anyhow!("the {} simulation failed: {e}", be.name()))?;
         Ok((s, t0.elapsed().as_secs_f64()))
     };
     let mut build = Value::Null;
@@ -391,7 +386,11 @@ pub fn run_simulate(a: &SimArgs) -> Result<()> {
             if !a.json {
                 eprintln!(
                     "verilator model {} in {:.1} s ({})",
-                    if info.cached { "found in the cache" } else { "built" },
+                    if info.cached {
+                        "found in the cache"
+                    } else {
+                        "built"
+                    },
                     info.seconds,
                     info.dir.display()
                 );
@@ -406,7 +405,8 @@ pub fn run_simulate(a: &SimArgs) -> Result<()> {
             let dir = match a.tb_dir {
                 Some(d) => d,
                 None => {
-                    tmp = tempfile::tempdir().context("creating a temporary testbench directory")?;
+                    tmp =
+                        tempfile::tempdir().context("creating a temporary testbench directory")?;
                     tmp.path()
                 }
             };
@@ -436,7 +436,13 @@ pub fn run_simulate(a: &SimArgs) -> Result<()> {
             } else {
                 Vec::new()
             };
-            (None, lat, stim.len() as u64, v.sim_time.as_secs_f64(), Some(v))
+            (
+                None,
+                lat,
+                stim.len() as u64,
+                v.sim_time.as_secs_f64(),
+                Some(v),
+            )
         }
     };
     let describe = |k: usize| {
@@ -506,9 +512,19 @@ pub fn run_simulate(a: &SimArgs) -> Result<()> {
         );
         if let Some(f) = report["first_mismatch"].as_object() {
             println!("first mismatch:");
-            for k in ["row", "inputs", "input_mantissas", "expected", "actual", "mismatch"] {
+            for k in [
+                "row",
+                "inputs",
+                "input_mantissas",
+                "expected",
+                "actual",
+                "mismatch",
+            ] {
                 if let Some(v) = f.get(k) {
-                    println!("  {k}: {}", v.as_str().map_or(v.to_string(), str::to_string));
+                    println!(
+                        "  {k}: {}",
+                        v.as_str().map_or(v.to_string(), str::to_string)
+                    );
                 }
             }
         }

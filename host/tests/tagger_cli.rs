@@ -50,7 +50,16 @@ fn simulate(model: &str, backend: &str, extra: &[&str]) -> Output {
 fn generate_writes_verilog_and_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let out = jettrellis()
-        .args(["generate", "--reuse", "2", "--clock-mhz", "250", "--name", "tg", "--model"])
+        .args([
+            "generate",
+            "--reuse",
+            "2",
+            "--clock-mhz",
+            "250",
+            "--name",
+            "tg",
+            "--model",
+        ])
         .arg(data("jet_perlayer", "model.json"))
         .arg("-o")
         .arg(dir.path())
@@ -85,7 +94,11 @@ fn simulate_outputs_equal_tag() {
     let dir = tempfile::tempdir().unwrap();
     let sim_out = dir.path().join("sim.json");
     let tag_out = dir.path().join("tag.json");
-    let out = simulate("sig_perlayer", "eval", &["--reuse", "3", "-o", sim_out.to_str().unwrap()]);
+    let out = simulate(
+        "sig_perlayer",
+        "eval",
+        &["--reuse", "3", "-o", sim_out.to_str().unwrap()],
+    );
     ok(&out);
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["rows"], 256);

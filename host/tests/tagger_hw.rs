@@ -53,7 +53,13 @@ fn rows(name: &str, m: &Model, n: usize) -> Vec<Vec<i128>> {
     }
     out.push(
         (0..n_in)
-            .map(|i| if i % 2 == 0 { f.min_mant() } else { f.max_mant() })
+            .map(|i| {
+                if i % 2 == 0 {
+                    f.min_mant()
+                } else {
+                    f.max_mant()
+                }
+            })
             .collect(),
     );
     let mut rng = ChaCha8Rng::seed_from_u64(n as u64 + n_in as u64);
@@ -98,7 +104,13 @@ fn eval_matches_core_on_every_model() {
         let rows = rows(name, &m, 200);
         for reuse in [1, 2, 3, 4] {
             let t = gen(&m, reuse, "tagger");
-            check(&t, &m, &mut EvalBackend::new(&t.net), &rows, &format!("{name} R={reuse}"));
+            check(
+                &t,
+                &m,
+                &mut EvalBackend::new(&t.net),
+                &rows,
+                &format!("{name} R={reuse}"),
+            );
         }
     }
 }
@@ -120,7 +132,13 @@ fn rust_hdl_matches_core_on_100_rows() {
         assert!(rows.len() >= 100);
         let t = gen(&m, reuse, "tagger");
         let mut be = RustHdlBackend::new(&t.net, "tagger");
-        check(&t, &m, &mut be, &rows, &format!("rust-hdl {name} R={reuse}"));
+        check(
+            &t,
+            &m,
+            &mut be,
+            &rows,
+            &format!("rust-hdl {name} R={reuse}"),
+        );
     }
 }
 
@@ -140,12 +158,14 @@ fn verilator_10k(name: &str, reuse: u32) {
         info.seconds
     );
     let t0 = Instant::now();
-    check(&t, &m, &mut be, &rows, &format!("verilator {name} R={reuse}"));
-    println!(
-        "{} rows in {:.2} s",
-        rows.len(),
-        t0.elapsed().as_secs_f64()
+    check(
+        &t,
+        &m,
+        &mut be,
+        &rows,
+        &format!("verilator {name} R={reuse}"),
     );
+    println!("{} rows in {:.2} s", rows.len(), t0.elapsed().as_secs_f64());
 }
 
 #[test]
@@ -209,6 +229,10 @@ fn lint_clean_with_the_datapath_waivers() {
             cmd.arg(format!("-Wno-{w}"));
         }
         let st = cmd.arg(&file).output().unwrap();
-        assert!(st.status.success(), "{top}: {}", String::from_utf8_lossy(&st.stderr));
+        assert!(
+            st.status.success(),
+            "{top}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
     }
 }

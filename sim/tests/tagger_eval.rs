@@ -67,7 +67,17 @@ fn rows(rng: &mut ChaCha8Rng, f: &Format, n_in: usize, n: usize) -> Vec<Vec<i128
         .iter()
         .map(|&m| vec![m; n_in])
         .collect();
-    out.push((0..n_in).map(|i| if i % 2 == 0 { f.min_mant() } else { f.max_mant() }).collect());
+    out.push(
+        (0..n_in)
+            .map(|i| {
+                if i % 2 == 0 {
+                    f.min_mant()
+                } else {
+                    f.max_mant()
+                }
+            })
+            .collect(),
+    );
     out.extend((0..n).map(|_| {
         (0..n_in)
             .map(|_| rng.random_range(f.min_mant()..=f.max_mant()))
@@ -124,10 +134,22 @@ fn dense_relu_linear_match_core() {
     let input = fmt("ap_fixed<10,4>");
     for (accum, result) in [
         ("ap_fixed<16,6>", "ap_fixed<16,6>"),
-        ("ap_fixed<10,4,AP_RND,AP_SAT>", "ap_fixed<8,3,AP_RND,AP_SAT>"),
-        ("ap_fixed<10,3,AP_RND_CONV,AP_SAT_SYM>", "ap_fixed<9,3,AP_RND_ZERO,AP_WRAP>"),
-        ("ap_fixed<9,3,AP_TRN_ZERO,AP_SAT_ZERO>", "ap_ufixed<8,3,AP_RND_INF,AP_SAT>"),
-        ("ap_fixed<7,4,AP_RND_MIN_INF,AP_WRAP>", "ap_fixed<6,2,AP_TRN,AP_SAT_SYM>"),
+        (
+            "ap_fixed<10,4,AP_RND,AP_SAT>",
+            "ap_fixed<8,3,AP_RND,AP_SAT>",
+        ),
+        (
+            "ap_fixed<10,3,AP_RND_CONV,AP_SAT_SYM>",
+            "ap_fixed<9,3,AP_RND_ZERO,AP_WRAP>",
+        ),
+        (
+            "ap_fixed<9,3,AP_TRN_ZERO,AP_SAT_ZERO>",
+            "ap_ufixed<8,3,AP_RND_INF,AP_SAT>",
+        ),
+        (
+            "ap_fixed<7,4,AP_RND_MIN_INF,AP_WRAP>",
+            "ap_fixed<6,2,AP_TRN,AP_SAT_SYM>",
+        ),
         ("ap_fixed<24,12>", "ap_fixed<12,5>"),
     ] {
         let f = dense_formats(input, accum, result);
@@ -180,8 +202,18 @@ fn sigmoid_matches_core() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for (input, n, table_fmt, result) in [
         ("ap_fixed<16,6>", 1024, "ap_fixed<18,8>", "ap_fixed<16,6>"),
-        ("ap_fixed<32,32>", 1024, "ap_fixed<16,4>", "ap_fixed<16,2,AP_RND,AP_SAT>"),
-        ("ap_ufixed<8,3>", 64, "ap_fixed<18,8>", "ap_ufixed<8,0,AP_RND,AP_SAT>"),
+        (
+            "ap_fixed<32,32>",
+            1024,
+            "ap_fixed<16,4>",
+            "ap_fixed<16,2,AP_RND,AP_SAT>",
+        ),
+        (
+            "ap_ufixed<8,3>",
+            64,
+            "ap_fixed<18,8>",
+            "ap_ufixed<8,0,AP_RND,AP_SAT>",
+        ),
         ("ap_fixed<12,-2>", 2048, "ap_fixed<18,8>", "ap_fixed<10,1>"),
         ("ap_fixed<6,6>", 16, "ap_fixed<18,8>", "ap_fixed<10,1>"),
     ] {
@@ -207,10 +239,34 @@ fn softmax_matches_core() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let t = fmt("ap_fixed<18,8,AP_RND,AP_SAT>");
     for (input, accum, result, n_tab, width) in [
-        ("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", 1024, 5),
-        ("ap_fixed<12,5>", "ap_fixed<18,8,AP_RND,AP_SAT>", "ap_fixed<16,2,AP_RND,AP_SAT>", 2048, 5),
-        ("ap_ufixed<10,4>", "ap_fixed<16,6>", "ap_ufixed<12,1,AP_RND,AP_SAT>", 256, 3),
-        ("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", 1024, 2),
+        (
+            "ap_fixed<16,6>",
+            "ap_fixed<16,6>",
+            "ap_fixed<16,6>",
+            1024,
+            5,
+        ),
+        (
+            "ap_fixed<12,5>",
+            "ap_fixed<18,8,AP_RND,AP_SAT>",
+            "ap_fixed<16,2,AP_RND,AP_SAT>",
+            2048,
+            5,
+        ),
+        (
+            "ap_ufixed<10,4>",
+            "ap_fixed<16,6>",
+            "ap_ufixed<12,1,AP_RND,AP_SAT>",
+            256,
+            3,
+        ),
+        (
+            "ap_fixed<16,6>",
+            "ap_fixed<16,6>",
+            "ap_fixed<16,6>",
+            1024,
+            2,
+        ),
     ] {
         let input = fmt(input);
         let formats = SoftmaxFormats {

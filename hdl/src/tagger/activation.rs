@@ -67,7 +67,10 @@ pub fn sigmoid(ctx: &mut Ctx, s: &Sigmoid, name: &str, x: Fx) -> Fx {
         let k = k as u32;
         let ty = Ty::u(mag_ty.width + k);
         // Past 31 bits of shift the 32-bit wrap below decides, not this bound.
-        (b.shl(mag, k, ty), if k < 64 { mag_max << k } else { u128::MAX })
+        (
+            b.shl(mag, k, ty),
+            if k < 64 { mag_max << k } else { u128::MAX },
+        )
     } else {
         let k = (-k) as u32;
         let w = mag_ty.width.saturating_sub(k).max(1);
@@ -89,8 +92,16 @@ pub fn sigmoid(ctx: &mut Ctx, s: &Sigmoid, name: &str, x: Fx) -> Fx {
     let half = b.constant(n / 2, wide);
     let idx = b.add(data_round, half, wide);
     // Clamp to 0 … N−1 (only the sides that can be reached).
-    let reach_lo = if t_signed { true } else { t_max as i128 > n / 2 };
-    let reach_hi = if t_signed { true } else { t_max as i128 >= n / 2 };
+    let reach_lo = if t_signed {
+        true
+    } else {
+        t_max as i128 > n / 2
+    };
+    let reach_hi = if t_signed {
+        true
+    } else {
+        t_max as i128 >= n / 2
+    };
     let mut idx_c = b.resize(idx, Ty::u(log_n));
     if reach_hi {
         let top = b.constant(n - 1, wide);

@@ -181,7 +181,8 @@ pub fn shared(ctx: &mut Ctx, d: &Dense, x: &[Fx]) -> Result<Vec<Fx>, GenError> {
     let mut out = Vec::with_capacity(d.n_out);
     for j in 0..d.n_out {
         let bias = f.accum.convert(&f.bias, d.bias[j] as i128);
-        let nonzero = |k: usize| (k * r..(k * r + r).min(d.n_in)).any(|i| d.weights[i * d.n_out + j] != 0);
+        let nonzero =
+            |k: usize| (k * r..(k * r + r).min(d.n_in)).any(|i| d.weights[i * d.n_out + j] != 0);
         let slots: Vec<usize> = (0..m).filter(|&k| nonzero(k)).collect();
         let ranges: Vec<(i128, i128)> = (0..d.n_in)
             .filter_map(|i| {

@@ -368,7 +368,11 @@ mod tests {
                     mant: xm * wm,
                     frac: 20,
                 });
-                assert_eq!(sign_extend(sim.get(0), ty_of(&to)), want, "{xm}*{wm} -> {to}");
+                assert_eq!(
+                    sign_extend(sim.get(0), ty_of(&to)),
+                    want,
+                    "{xm}*{wm} -> {to}"
+                );
             }
         }
     }

@@ -275,7 +275,10 @@ pub fn check(input: &Format, layers: &[Layer], n_in: usize, reuse: u32) -> Resul
                 n = d.n_out;
             }
             Layer::Sigmoid(s) if !s.table.len().is_power_of_two() || s.table.len() < 16 => {
-                return Err(err(Some(k), "the sigmoid table size must be a power of two ≥ 16"));
+                return Err(err(
+                    Some(k),
+                    "the sigmoid table size must be a power of two ≥ 16",
+                ));
             }
             Layer::Softmax(s) => {
                 let fine = |t: &[i128], w: u32| {
@@ -308,7 +311,12 @@ pub fn build(
     strobe: V,
 ) -> Result<Built, GenError> {
     check(&input, layers, x.len(), reuse)?;
-    let c0 = x.iter().map(|v| v.cycle).max().unwrap_or(0).max(strobe.cycle);
+    let c0 = x
+        .iter()
+        .map(|v| v.cycle)
+        .max()
+        .unwrap_or(0)
+        .max(strobe.cycle);
     let strobe = b.delay_to(strobe, c0);
     let mut ctx = Ctx {
         b,
@@ -336,9 +344,7 @@ pub fn build(
                 .iter()
                 .map(|&v| activation::relu(&mut ctx, v, result))
                 .collect(),
-            Layer::Linear { result, .. } => {
-                cur.iter().map(|&v| cast(ctx.b, v, result)).collect()
-            }
+            Layer::Linear { result, .. } => cur.iter().map(|&v| cast(ctx.b, v, result)).collect(),
             Layer::Sigmoid(s) => cur
                 .iter()
                 .map(|&v| activation::sigmoid(&mut ctx, s, &name, v))
@@ -412,7 +418,13 @@ pub fn generate(
     // R > 1: hold registers, so that the shared multipliers see the row for R cycles.
     let x: Vec<V> = raw
         .iter()
-        .map(|&v| if reuse == 1 { b.reg(v) } else { b.hold(v, in_valid) })
+        .map(|&v| {
+            if reuse == 1 {
+                b.reg(v)
+            } else {
+                b.hold(v, in_valid)
+            }
+        })
         .collect();
     let strobe = b.reg(in_valid);
     let net = build(&mut b, input, layers, reuse, &x, strobe)?;

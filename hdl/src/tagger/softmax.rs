@@ -85,13 +85,7 @@ pub fn softmax(ctx: &mut Ctx, sm: &Softmax, name: &str, x: &[Fx]) -> Vec<Fx> {
             let v = ctx.b.sub(xmax.v, xi.v, word(lo, hi));
             let d = cast(ctx.b, Fx { v, lo, hi, ..xi }, &norm);
             let addr = top_bits(ctx, d, norm.width(), exp_bits);
-            let e = lookup(
-                ctx,
-                format!("{name}_exp"),
-                sm.exp_table,
-                &f.exp_table,
-                addr,
-            );
+            let e = lookup(ctx, format!("{name}_exp"), sm.exp_table, &f.exp_table, addr);
             cast(ctx.b, e, &f.accum)
         })
         .collect();
@@ -99,16 +93,15 @@ pub fn softmax(ctx: &mut Ctx, sm: &Softmax, name: &str, x: &[Fx]) -> Vec<Fx> {
     let s = cast(ctx.b, sum, &f.inv_input);
     let inv_bits = sm.inv_table.len().trailing_zeros();
     let addr = top_bits(ctx, s, f.inv_input.width(), inv_bits);
-    let inv = lookup(
-        ctx,
-        format!("{name}_inv"),
-        sm.inv_table,
-        &f.inv_table,
-        addr,
-    );
+    let inv = lookup(ctx, format!("{name}_inv"), sm.inv_table, &f.inv_table, addr);
     o.iter()
         .map(|&oi| {
-            let c = [oi.lo * inv.lo, oi.lo * inv.hi, oi.hi * inv.lo, oi.hi * inv.hi];
+            let c = [
+                oi.lo * inv.lo,
+                oi.lo * inv.hi,
+                oi.hi * inv.lo,
+                oi.hi * inv.hi,
+            ];
             let (lo, hi) = (*c.iter().min().unwrap(), *c.iter().max().unwrap());
             let v = ctx.b.mul(oi.v, inv.v, word(lo, hi));
             let p = Fx {
