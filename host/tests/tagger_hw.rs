@@ -236,3 +236,18 @@ fn lint_clean_with_the_datapath_waivers() {
         );
     }
 }
+
+/// A saturating accumulator shared over R cycles needs its add-and-saturate loop within one
+/// clock: too fast a clock is refused with the reason, not built wrong.
+#[test]
+fn too_fast_a_clock_for_a_shared_saturating_accumulator_is_refused() {
+    let m = model("jet_rndsat");
+    let layers = m.layers();
+    let e = tagger::generate(m.input, &layers, 16, 2, 400.0, "t").unwrap_err();
+    assert_eq!(e.layer, Some(0), "{e}");
+    assert!(e.to_string().contains("lower the clock"), "{e}");
+    // Wrapping accumulators have a one-adder loop: any clock works.
+    let m = model("jet_default");
+    let t = tagger::generate(m.input, &m.layers(), 16, 2, 400.0, "t").unwrap();
+    assert_eq!(t.ii, 2);
+}
