@@ -216,3 +216,42 @@ fn bad_inputs_are_clear_errors() {
         .unwrap();
     fails_with(out, &["verilator", "apt-get install"]);
 }
+
+/// `report --model` on a small model: Yosys resources, latency and logic depth in the JSON.
+#[test]
+fn report_model_gives_resources_latency_and_depth() {
+    if Command::new("yosys").arg("-V").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "yosys is not installed but CI=true"
+        );
+        println!("SKIPPED: yosys not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("tiny.json");
+    std::fs::write(
+        &m,
+        r#"{"input_precision": "ap_fixed<8,3>", "layers": [
+            {"type": "dense", "precision": {"weight": "ap_fixed<6,2>", "bias": "ap_fixed<6,2>",
+             "accum": "ap_fixed<12,5,AP_RND,AP_SAT>", "result": "ap_fixed<8,3>"},
+             "weights": [[0.5, -1.25, 0.75], [1.5, 0.25, -0.5]], "bias": [0.25, -0.5, 0.0]},
+            {"type": "relu", "precision": {"result": "ap_fixed<8,3>"}},
+            {"type": "sigmoid", "table_size": 64, "precision": {"result": "ap_fixed<8,1>"}}]}"#,
+    )
+    .unwrap();
+    let out = jettrellis()
+        .args([
+            "report", "--target", "xcvu9p", "--reuse", "2", "--json", "--model",
+        ])
+        .arg(&m)
+        .output()
+        .unwrap();
+    ok(&out);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["reuse_factor"], 2);
+    assert_eq!(r["ii_cycles"], 2);
+    assert!(r["lut"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["latency_cycles"].as_u64().unwrap() > 2, "{r}");
+    assert!(r["logic_depth"].as_u64().unwrap() > 0, "{r}");
+}
