@@ -56,6 +56,16 @@ impl Emitter<'_> {
         ext_expr(&wire(id), &msb, t, w)
     }
 
+    /// Node `id` as a signed Verilog operand of its exact value (an unsigned one widened by a 0
+    /// sign bit).
+    fn signed_operand(&self, id: Id) -> String {
+        if self.ty(id).signed {
+            format!("$signed({})", wire(id))
+        } else {
+            format!("$signed({{1'b0, {}}})", wire(id))
+        }
+    }
+
     /// A common width for comparing `a` and `b` as mathematical values, and whether the compare
     /// is signed.
     fn cmp_width(&self, a: Id, b: Id) -> (u32, bool) {
@@ -83,7 +93,10 @@ impl Emitter<'_> {
             }
             Op::Add(a, b) => format!("{} + {}", e(*a), e(*b)),
             Op::Sub(a, b) => format!("{} - {}", e(*a), e(*b)),
-            Op::Mul(a, b) => format!("{} * {}", e(*a), e(*b)),
+            // Operands at their own widths, both signed (an unsigned one gets a 0 sign bit):
+            // Verilog then extends them to the result width by sign, the same value as
+            // extending first, and synthesis sees the narrow product a DSP block holds.
+            Op::Mul(a, b) => format!("{} * {}", self.signed_operand(*a), self.signed_operand(*b)),
             Op::Shl(a, k) => {
                 if *k >= w {
                     Self::lit(n.ty, 0)

@@ -19,18 +19,29 @@ use std::time::Instant;
 /// Arguments of `generate`.
 #[derive(Debug, ClapArgs)]
 #[command(
-    after_help = "Example:\n  jettrellis generate --design configs/default.toml -o build/ --name cluster8 --set max_leaves=6 --set fold=2"
+    after_help = "Examples:\n  jettrellis generate --design configs/default.toml -o build/ --name cluster8 --set max_leaves=6 --set fold=2\n  jettrellis generate --model tests/data/hls4ml/jet_default/model.json -o build/ --reuse 2"
 )]
 pub struct Args {
     /// Design file (TOML, see configs/default.toml).
     #[arg(long, default_value = "configs/default.toml")]
     pub design: PathBuf,
+    /// Generate the quantized tagger of this model file (JSON, DESIGN.md §5) instead of the
+    /// clustering datapath.
+    #[arg(long, conflicts_with_all = ["design", "set"])]
+    pub model: Option<PathBuf>,
+    /// Tagger only: reuse factor R (multipliers shared over R cycles; II = R).
+    #[arg(long, default_value_t = 1, requires = "model")]
+    pub reuse: u32,
+    /// Tagger only: target clock in MHz (sets the pipelining).
+    #[arg(long, requires = "model")]
+    pub clock_mhz: Option<f64>,
     /// Output directory (created if missing).
     #[arg(short, long)]
     pub out: PathBuf,
-    /// Verilog module name of the top.
-    #[arg(long, default_value = "jettrellis_cluster")]
-    pub name: String,
+    /// Verilog module name of the top (default jettrellis_cluster, or jettrellis_tagger with
+    /// --model).
+    #[arg(long)]
+    pub name: Option<String>,
     /// Override a design key, e.g. `--set max_leaves=6` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -70,7 +81,7 @@ pub fn read_design(path: &Path, sets: &[String]) -> Result<Design> {
 }
 
 /// A Verilog identifier (what module names may be).
-fn check_name(name: &str) -> Result<()> {
+pub fn check_name(name: &str) -> Result<()> {
     let ok = name
         .chars()
         .next()
@@ -233,13 +244,19 @@ pub fn write(dir: &Path, name: &str, g: &Generated) -> Result<()> {
 
 /// Runs `generate`.
 pub fn run(a: &Args) -> Result<()> {
+    if let Some(m) = &a.model {
+        let name = a.name.as_deref().unwrap_or(crate::tagger_hw::DEFAULT_NAME);
+        let clock = a.clock_mhz.unwrap_or(crate::tagger_hw::DEFAULT_CLOCK_MHZ);
+        return crate::tagger_hw::run_generate(m, &a.out, a.reuse, clock, name);
+    }
+    let name = a.name.as_deref().unwrap_or("jettrellis_cluster");
     let d = read_design(&a.design, &a.set)?;
-    let g = generate(&d, &a.name)?;
-    write(&a.out, &a.name, &g)?;
+    let g = generate(&d, name)?;
+    write(&a.out, name, &g)?;
     let s = &g.manifest["stats"];
     eprintln!(
         "{}: N = {}, fold = {}, latency {} cycles ({:.1} ns at {} MHz), II {}; {} psi units, {} nodes, {} register bits; generated in {:.2} s",
-        a.out.join(format!("{}.v", a.name)).display(),
+        a.out.join(format!("{name}.v")).display(),
         d.max_leaves,
         d.fold,
         g.dp.latency,

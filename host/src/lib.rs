@@ -21,6 +21,7 @@ pub mod report;
 pub mod shower;
 pub mod simulate;
 pub mod tag;
+pub mod tagger_hw;
 pub mod testbench;
 pub mod train;
 pub mod trees;

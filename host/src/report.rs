@@ -22,11 +22,19 @@ use std::time::Instant;
     jettrellis report --design configs/default.toml --target xcvu9p --set max_leaves=3\n  \
     jettrellis report --target xcvu9p --sweep max_leaves=2,3,4 -o sweep.json --plot sweep.svg\n  \
     jettrellis report --target ecp5-85k --set max_leaves=2 --pnr --json\n  \
-    jettrellis report --target xcvu9p --set max_leaves=3 --flatten   (flat synthesis: slower)")]
+    jettrellis report --target xcvu9p --set max_leaves=3 --flatten   (flat synthesis: slower)\n  \
+    jettrellis report --model tests/data/hls4ml/jet_default/model.json --target xcvu9p --reuse 2")]
 pub struct Args {
     /// Design file (TOML, see configs/default.toml).
     #[arg(long, default_value = "configs/default.toml")]
     pub design: PathBuf,
+    /// Report the quantized tagger of this model file (JSON, DESIGN.md §5) instead of the
+    /// clustering datapath (default clock 200 MHz).
+    #[arg(long, conflicts_with_all = ["design", "set", "sweep", "plot"])]
+    pub model: Option<PathBuf>,
+    /// Tagger only: reuse factor R (II = R).
+    #[arg(long, default_value_t = 1, requires = "model")]
+    pub reuse: u32,
     /// FPGA: xcvu9p, xcvu13p, xcku115, xc7a200t or ecp5-85k.
     #[arg(long, value_parser = parse_target)]
     pub target: &'static Device,
@@ -636,48 +644,15 @@ pub fn report_generated(
     };
     let work = tempfile::tempdir().context("creating a temporary directory")?;
     let s = synthesize(work.path(), &g.verilog, name, dev, &keep)?;
-    let lat = g.dp.latency as f64;
-    let ii = g.dp.ii as f64;
-    let r = &s.res;
-    let period = s.depth.period_ns(&dev.model);
-    let m = dev.model;
     let mut o = json!({
-        "target": dev.name,
         "max_leaves": d.max_leaves,
         "fold": d.fold,
-        "clock_mhz": clock_mhz,
-        "lut": r.lut,
-        "lut_mem": r.lut_mem,
-        "ff": r.ff,
-        "dsp": r.dsp,
-        "bram": r.bram,
-        "uram": r.uram,
-        "carry": r.carry,
-        "lut_pct": pct((r.lut + r.lut_mem) as f64, dev.lut),
-        "ff_pct": pct(r.ff as f64, dev.ff),
-        "dsp_pct": pct(r.dsp as f64, dev.dsp),
-        "bram_pct": pct(r.bram, dev.bram),
-        "uram_pct": pct(r.uram as f64, dev.uram),
-        "latency_cycles": g.dp.latency,
-        "latency_ns": lat * 1000.0 / clock_mhz,
-        "ii_cycles": g.dp.ii,
-        "jet_rate_mhz": clock_mhz / ii,
+        "jet_rate_mhz": clock_mhz / g.dp.ii as f64,
         "psi_units": g.dp.psi_units,
-        "logic_depth": s.depth.levels,
-        "logic_depth_lut": s.depth.lut(),
-        "logic_depth_carry": s.depth.carry,
-        "logic_depth_dsp": s.depth.dsp,
-        "fmax_estimate_mhz": (10.0 * 1000.0 / period).round() / 10.0,
-        "fmax_estimate_model": format!(
-            "estimate, not timing analysis: period = {} ns + {} ns per LUT level + {} ns per carry cell + {} ns per DSP on the longest path",
-            m.overhead_ns, m.lut_ns, m.carry_ns, m.dsp_ns
-        ),
-        "yosys_seconds": (s.seconds * 100.0).round() / 100.0,
         "synthesis": synthesis.name(),
         "synthesis_kept_modules": keep,
-        "cells": r.cells,
-        "device_source": dev.source,
     });
+    synth_keys(&mut o, &s, dev, clock_mhz, g.dp.latency, g.dp.ii);
     if pnr {
         let ecp5 = parse_target("ecp5-85k").expect("listed device");
         if dev.flow != Flow::Ecp5 {
@@ -696,6 +671,71 @@ pub fn report_generated(
             json!((t0.elapsed().as_secs_f64() * 100.0).round() / 100.0),
         );
     }
+    Ok(o)
+}
+
+/// Fills the keys every report shares from a synthesis of a design with `latency` and `ii`.
+fn synth_keys(o: &mut Value, s: &Synth, dev: &Device, clock_mhz: f64, latency: u32, ii: u32) {
+    let r = &s.res;
+    let period = s.depth.period_ns(&dev.model);
+    let m = dev.model;
+    let keys = json!({
+        "target": dev.name,
+        "clock_mhz": clock_mhz,
+        "lut": r.lut,
+        "lut_mem": r.lut_mem,
+        "ff": r.ff,
+        "dsp": r.dsp,
+        "bram": r.bram,
+        "uram": r.uram,
+        "carry": r.carry,
+        "lut_pct": pct((r.lut + r.lut_mem) as f64, dev.lut),
+        "ff_pct": pct(r.ff as f64, dev.ff),
+        "dsp_pct": pct(r.dsp as f64, dev.dsp),
+        "bram_pct": pct(r.bram, dev.bram),
+        "uram_pct": pct(r.uram as f64, dev.uram),
+        "latency_cycles": latency,
+        "latency_ns": latency as f64 * 1000.0 / clock_mhz,
+        "ii_cycles": ii,
+        "logic_depth": s.depth.levels,
+        "logic_depth_lut": s.depth.lut(),
+        "logic_depth_carry": s.depth.carry,
+        "logic_depth_dsp": s.depth.dsp,
+        "fmax_estimate_mhz": (10.0 * 1000.0 / period).round() / 10.0,
+        "fmax_estimate_model": format!(
+            "estimate, not timing analysis: period = {} ns + {} ns per LUT level + {} ns per carry cell + {} ns per DSP on the longest path",
+            m.overhead_ns, m.lut_ns, m.carry_ns, m.dsp_ns
+        ),
+        "yosys_seconds": (s.seconds * 100.0).round() / 100.0,
+        "cells": r.cells,
+        "device_source": dev.source,
+    });
+    let map = o.as_object_mut().expect("object");
+    for (k, v) in keys.as_object().expect("object") {
+        map.insert(k.clone(), v.clone());
+    }
+}
+
+/// The report of the tagger of model `path` with reuse `reuse` on `dev` (the keys of a
+/// datapath report, with `model`, `reuse_factor` and `row_rate_mhz`).
+pub fn report_model(path: &Path, reuse: u32, dev: &Device, clock_mhz: f64) -> Result<Value> {
+    let name = crate::tagger_hw::DEFAULT_NAME;
+    let loaded = crate::tagger_hw::load(path)?;
+    let g = crate::tagger_hw::generate(path, &loaded, reuse, clock_mhz, name)?;
+    let work = tempfile::tempdir().context("creating a temporary directory")?;
+    let keep = shared_modules(&g.tagger.net, name);
+    let s = synthesize(work.path(), &g.verilog, name, dev, &keep)?;
+    let t = &g.tagger;
+    let mut o = json!({
+        "model": path.display().to_string(),
+        "model_sha256": loaded.sha256,
+        "reuse_factor": reuse,
+        "row_rate_mhz": clock_mhz / t.ii as f64,
+        "depth_budget": t.depth_budget,
+        "synthesis": Synthesis::Hierarchical.name(),
+        "synthesis_kept_modules": keep,
+    });
+    synth_keys(&mut o, &s, dev, clock_mhz, t.latency, t.ii);
     Ok(o)
 }
 
@@ -897,6 +937,41 @@ pub fn plot(path: &Path, key: &str, rows: &[Value]) -> Result<()> {
 /// Runs `report`.
 pub fn run(a: &Args) -> Result<()> {
     let dev = a.target;
+    if let Some(model) = &a.model {
+        if a.pnr {
+            bail!("--pnr is not available with --model yet");
+        }
+        let clock = a.clock_mhz.unwrap_or(crate::tagger_hw::DEFAULT_CLOCK_MHZ);
+        if !(clock.is_finite() && clock > 0.0) {
+            bail!("--clock-mhz {clock}: must be a positive number");
+        }
+        eprintln!(
+            "synthesizing the tagger of {} (reuse {}) for {} with Yosys…",
+            model.display(),
+            a.reuse,
+            dev.name
+        );
+        let row = report_model(model, a.reuse, dev, clock)?;
+        if let Some(p) = &a.out {
+            write_output(Some(p), |w| {
+                serde_json::to_writer_pretty(&mut *w, &row)?;
+                writeln!(w)?;
+                Ok(())
+            })?;
+        }
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&row)?);
+        } else {
+            println!(
+                "{} at {} MHz, reuse {}: LUT {} ({}%), FF {} ({}%), DSP {} ({}%), BRAM {}, latency {} cycles ({} ns), II {}, logic depth {} (est. {} MHz), Yosys {} s",
+                dev.name, num(&row["clock_mhz"]), a.reuse, row["lut"], num(&row["lut_pct"]),
+                row["ff"], num(&row["ff_pct"]), row["dsp"], num(&row["dsp_pct"]), num(&row["bram"]),
+                row["latency_cycles"], num(&row["latency_ns"]), row["ii_cycles"],
+                row["logic_depth"], num(&row["fmax_estimate_mhz"]), num(&row["yosys_seconds"])
+            );
+        }
+        return Ok(());
+    }
     if a.plot.is_some() && a.sweep.is_none() {
         bail!("--plot needs --sweep KEY=LIST");
     }

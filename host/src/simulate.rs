@@ -37,7 +37,8 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
-    fn name(self) -> &'static str {
+    /// The name on the command line and in reports.
+    pub fn name(self) -> &'static str {
         match self {
             BackendKind::Verilator => "verilator",
             BackendKind::RustHdl => "rust-hdl",
@@ -50,15 +51,30 @@ impl BackendKind {
 /// Arguments of `jettrellis simulate`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  jettrellis simulate --design configs/default.toml --set max_leaves=4 --jets jets.jsonl --backend verilator --json"
+    after_help = "Examples:\n  jettrellis simulate --design configs/default.toml --set max_leaves=4 --jets jets.jsonl --backend verilator --json\n  jettrellis simulate --model tests/data/hls4ml/jet_default/model.json --inputs tests/data/hls4ml/jet_default/inputs.json --backend verilator -o out.json",
+    group(clap::ArgGroup::new("what").required(true).args(["design", "model"]))
 )]
 pub struct Args {
     /// Design file (TOML, see configs/default.toml).
-    #[arg(long)]
-    pub design: PathBuf,
+    #[arg(long, requires = "jets")]
+    pub design: Option<PathBuf>,
     /// Jets file: JSONL (one jet per line) or a JSON array.
-    #[arg(long)]
-    pub jets: PathBuf,
+    #[arg(long, requires = "design")]
+    pub jets: Option<PathBuf>,
+    /// Simulate the quantized tagger of this model file (JSON, DESIGN.md §5) instead of the
+    /// clustering datapath: rows from --inputs, outputs checked against core's layers; `-o`
+    /// then writes the outputs in the `tag` format ({"outputs": [[...]]}).
+    #[arg(long, requires = "inputs", conflicts_with_all = ["set", "vcd", "max_jets"])]
+    pub model: Option<PathBuf>,
+    /// Tagger only: rows file {"inputs": [[...], ...]}.
+    #[arg(long, requires = "model")]
+    pub inputs: Option<PathBuf>,
+    /// Tagger only: reuse factor R (II = R).
+    #[arg(long, default_value_t = 1, requires = "model")]
+    pub reuse: u32,
+    /// Tagger only: target clock in MHz (sets the pipelining).
+    #[arg(long, requires = "model")]
+    pub clock_mhz: Option<f64>,
     /// Simulator.
     #[arg(long, value_enum, default_value = "verilator")]
     pub backend: BackendKind,
@@ -74,20 +90,22 @@ pub struct Args {
     /// failing checked cycles: one per wrong jet, plus any cycle with a spurious `out_valid`.
     #[arg(long)]
     pub json: bool,
-    /// Also write the JSON report to this file (atomically).
+    /// Also write the JSON report to this file (atomically); with --model, the outputs in the
+    /// `tag` format instead.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Simulate only the first N jets of the file.
     #[arg(long)]
     pub max_jets: Option<usize>,
-    /// Verilog module name of the datapath.
-    #[arg(long, default_value = "jettrellis_cluster")]
-    pub name: String,
+    /// Verilog module name (default jettrellis_cluster, or jettrellis_tagger with --model).
+    #[arg(long)]
+    pub name: Option<String>,
     /// Icarus only: write the testbench here (kept) instead of a temporary directory.
     #[arg(long)]
     pub tb_dir: Option<PathBuf>,
-    /// Testing aid: flips bit 0 of `n_leaves` in the golden model's result for this jet, so a
-    /// test can show that a mismatch is reported (and makes the run fail).
+    /// Testing aid: flips bit 0 of `n_leaves` in the golden model's result for this jet (with
+    /// --model: of the row's first output), so a test can show that a mismatch is reported (and
+    /// makes the run fail).
     #[arg(long, hide = true, value_name = "JET")]
     pub corrupt_expected: Option<usize>,
 }
@@ -321,8 +339,16 @@ fn timed_stream(dp: &Datapath, be: &mut dyn Backend, jets: &[FixedJet]) -> Resul
     Ok((s, t0.elapsed().as_secs_f64()))
 }
 
+/// The clustering run's files and module name.
+struct Names<'a> {
+    design: &'a Path,
+    jets: &'a Path,
+    name: &'a str,
+}
+
 fn run_backend(
     a: &Args,
+    names: &Names,
     d: &jettrellis_core::fixed::Design,
     g: &Generated,
     prep: &Prepared,
@@ -347,7 +373,7 @@ fn run_backend(
             from_stream(timed_stream(dp, &mut be, jets)?, Value::Null)
         }
         BackendKind::RustHdl => {
-            let mut be = RustHdlBackend::new(&dp.net, &a.name);
+            let mut be = RustHdlBackend::new(&dp.net, names.name);
             from_stream(timed_stream(dp, &mut be, jets)?, Value::Null)
         }
         BackendKind::Verilator => {
@@ -355,7 +381,7 @@ fn run_backend(
                 vcd: a.vcd.clone(),
                 ..BuildOptions::default()
             };
-            let (mut be, info) = VerilatorBackend::from_netlist(&dp.net, &a.name, &opts)
+            let (mut be, info) = VerilatorBackend::from_netlist(&dp.net, names.name, &opts)
                 .map_err(|e| anyhow!("verilator backend: {e}"))?;
             if !a.json {
                 eprintln!(
@@ -386,8 +412,8 @@ fn run_backend(
                     tmp.path()
                 }
             };
-            let header = testbench_header(&a.design, &a.set, d, dp, &a.jets);
-            let cycles = write_testbench(dir, &a.name, g, jets, want, header)?;
+            let header = testbench_header(names.design, &a.set, d, dp, names.jets);
+            let cycles = write_testbench(dir, names.name, g, jets, want, header)?;
             let v = icarus::run(dir).map_err(|e| anyhow!("icarus backend: {e}"))?;
             let first = v.mismatches.first().map(|m| {
                 (
@@ -434,11 +460,29 @@ fn describe_inputs(j: &FixedJet, n: usize) -> String {
 
 /// Runs `jettrellis simulate`.
 pub fn run(a: &Args) -> Result<()> {
-    let d = read_design(&a.design, &a.set)?;
-    let prep = prepare(&a.jets, &d, a.max_jets)?;
-    let g = generate(&d, &a.name)?;
+    if let (Some(model), Some(inputs)) = (&a.model, &a.inputs) {
+        return crate::tagger_hw::run_simulate(&crate::tagger_hw::SimArgs {
+            model,
+            inputs,
+            backend: a.backend,
+            reuse: a.reuse,
+            clock_mhz: a.clock_mhz.unwrap_or(crate::tagger_hw::DEFAULT_CLOCK_MHZ),
+            name: a.name.as_deref().unwrap_or(crate::tagger_hw::DEFAULT_NAME),
+            output: a.output.as_deref(),
+            json: a.json,
+            tb_dir: a.tb_dir.as_deref(),
+            corrupt_expected: a.corrupt_expected,
+        });
+    }
+    let (Some(design), Some(jets)) = (&a.design, &a.jets) else {
+        bail!("--design and --jets, or --model and --inputs, are needed");
+    };
+    let name = a.name.as_deref().unwrap_or("jettrellis_cluster");
+    let d = read_design(design, &a.set)?;
+    let prep = prepare(jets, &d, a.max_jets)?;
+    let g = generate(&d, name)?;
     let dp = &g.dp;
-    let tab = Box::new(Tables::new(&d).map_err(|e| anyhow!("{}: {e}", a.design.display()))?);
+    let tab = Box::new(Tables::new(&d).map_err(|e| anyhow!("{}: {e}", design.display()))?);
     let mut want = golden(dp, &tab, &prep.fixed);
     if let Some(k) = a.corrupt_expected {
         let r = want
@@ -446,7 +490,8 @@ pub fn run(a: &Args) -> Result<()> {
             .ok_or_else(|| anyhow!("--corrupt-expected {k}: only {} jets", prep.fixed.len()))?;
         r.n ^= 1;
     }
-    let run = run_backend(a, &d, &g, &prep, &want)?;
+    let names = Names { design, jets, name };
+    let run = run_backend(a, &names, &d, &g, &prep, &want)?;
     let n = prep.fixed.len();
     let slots = d.max_leaves as usize;
     // Mismatching jets and the first one's report.
@@ -479,10 +524,10 @@ pub fn run(a: &Args) -> Result<()> {
     let lat_max = run.latencies.iter().copied().max();
     let latency_ok = lat_min == Some(dp.latency as u64) && lat_max == lat_min;
     let acc = evaluate_all(&prep.jets, &tab)?;
-    let accuracy = summarize(&a.design, &acc);
+    let accuracy = summarize(design, &acc);
     let report = json!({
         "backend": a.backend.name(),
-        "design": a.design.display().to_string(),
+        "design": design.display().to_string(),
         "set": a.set,
         "max_leaves": d.max_leaves,
         "fold": d.fold,

@@ -7,5 +7,6 @@ pub mod backend;
 pub mod icarus;
 pub mod rusthdl;
 pub mod stream;
+pub mod tagger;
 pub mod testbench;
 pub mod verilator;

@@ -79,20 +79,30 @@ pub fn parallel(ctx: &mut Ctx, d: &Dense, x: &[Fx]) -> Vec<Fx> {
     (0..d.n_out)
         .map(|j| {
             let bias = f.accum.convert(&f.bias, d.bias[j] as i128);
-            let terms: Vec<Fx> = (0..d.n_in)
-                .filter_map(|i| {
-                    let w = d.weights[i * d.n_out + j];
-                    (w != 0).then(|| {
-                        let p = product(ctx, x[i], w, f.weight.frac_bits());
-                        cast(ctx.b, p, &f.accum)
-                    })
+            let nonzero: Vec<usize> = (0..d.n_in)
+                .filter(|&i| d.weights[i * d.n_out + j] != 0)
+                .collect();
+            let term = |ctx: &mut Ctx, i: usize, xi: Fx| {
+                let p = product(ctx, xi, d.weights[i * d.n_out + j], f.weight.frac_bits());
+                cast(ctx.b, p, &f.accum)
+            };
+            let ranges: Vec<(i128, i128)> = nonzero
+                .iter()
+                .map(|&i| {
+                    let w = d.weights[i * d.n_out + j] as i128;
+                    let (a, b) = (x[i].lo * w, x[i].hi * w);
+                    cast_range(
+                        a.min(b),
+                        a.max(b),
+                        x[i].frac + f.weight.frac_bits(),
+                        &f.accum,
+                    )
                 })
                 .collect();
-            let ranges: Vec<(i128, i128)> = terms.iter().map(|t| (t.lo, t.hi)).collect();
             let (lo, hi, fits) = sum_range(&f.accum, bias, &ranges);
             let acc = if reorderable(&f.accum, fits) {
                 let mut vs = vec![ctx.b.constant(bias, acc_ty)];
-                vs.extend(terms.iter().map(|t| t.v));
+                vs.extend(nonzero.iter().map(|&i| term(ctx, i, x[i]).v));
                 let v = tree(ctx, acc_ty, &vs);
                 let (lo, hi) = if fits {
                     (lo, hi)
@@ -107,7 +117,23 @@ pub fn parallel(ctx: &mut Ctx, d: &Dense, x: &[Fx]) -> Vec<Fx> {
                 }
             } else {
                 let mut acc = Fx::constant(ctx.b, bias, acc_frac);
-                for t in terms {
+                for &i in &nonzero {
+                    // Each product is made just before the chain reaches it, from a delayed
+                    // input: input delay lines are shared by all neurons, products are not.
+                    // The trial at the input's cycle measures the product's latency (unused
+                    // nodes are dropped by `Builder::finish`).
+                    let trial = term(ctx, i, x[i]);
+                    let lat = trial.v.cycle - x[i].v.cycle;
+                    let at = acc.v.cycle.saturating_sub(lat).max(x[i].v.cycle);
+                    let t = if at == x[i].v.cycle {
+                        trial
+                    } else {
+                        let late = Fx {
+                            v: ctx.b.delay_to(x[i].v, at),
+                            ..x[i]
+                        };
+                        term(ctx, i, late)
+                    };
                     acc = step(ctx, &f.accum, acc, t);
                 }
                 acc

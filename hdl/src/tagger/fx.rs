@@ -304,24 +304,31 @@ mod tests {
             // One network per source format: one input, one output per target format.
             let mut b = Builder::new(8);
             let x = b.input("x", ty_of(from));
-            let targets: Vec<&Format> = fs.iter().collect();
-            for (k, to) in targets.iter().enumerate() {
-                let y = cast(&mut b, Fx::of(x, from), to);
-                assert_eq!(y.v.ty, ty_of(to));
-                b.output(format!("y{k}"), y.v);
-            }
+            let lat: Vec<usize> = fs
+                .iter()
+                .enumerate()
+                .map(|(k, to)| {
+                    let y = cast(&mut b, Fx::of(x, from), to);
+                    assert_eq!(y.v.ty, ty_of(to));
+                    b.output(format!("y{k}"), y.v) as usize
+                })
+                .collect();
             let net = b.finish();
-            let lat = 64;
-            for m in edge_values(from, &mut rng) {
-                let mut sim = Sim::new(&net);
-                sim.set(0, (m as u128) & mask(from.width()));
-                for _ in 0..lat {
-                    sim.tick();
+            let vals = edge_values(from, &mut rng);
+            // One value per clock: after n edges, output k shows the value sent lat[k] edges
+            // earlier.
+            let mut sim = Sim::new(&net);
+            for n in 1..=vals.len() + lat.iter().max().unwrap() {
+                if let Some(&m) = vals.get(n - 1) {
+                    sim.set(0, (m as u128) & mask(from.width()));
                 }
-                for (k, to) in targets.iter().enumerate() {
+                sim.tick();
+                for (k, to) in fs.iter().enumerate() {
+                    let Some(&m) = n.checked_sub(lat[k]).and_then(|i| vals.get(i)) else {
+                        continue;
+                    };
                     let got = sign_extend(sim.get(k), ty_of(to));
-                    let want = to.convert(from, m);
-                    assert_eq!(got, want, "{from} -> {to}: mantissa {m}");
+                    assert_eq!(got, to.convert(from, m), "{from} -> {to}: mantissa {m}");
                     checked += 1;
                 }
             }

@@ -109,8 +109,9 @@ pub struct Ctx<'b> {
 }
 
 impl Ctx<'_> {
-    /// A phase counter valid at `cycle`: 0 when the row's strobe is there, then 1, 2, … up to
-    /// R (idle).
+    /// A phase counter valid at `cycle`: 0 when the row's strobe is there, then 1, 2, …
+    /// Past R − 1 it runs on: nothing is captured then (totals are held on strobe-derived
+    /// enables), and without a stop the loop is one mux and one adder, within any budget.
     pub fn phase_at(&mut self, cycle: u32) -> V {
         if let Some(&p) = self.phases.get(&cycle) {
             return p;
@@ -120,11 +121,12 @@ impl Ctx<'_> {
         let cnt = self.b.feedback(Ty::u(w), cycle);
         let zero = self.b.constant(0, Ty::u(w));
         let phase = self.b.mux(st, zero, cnt);
-        let r = self.b.constant(self.reuse as i128, Ty::u(w));
-        let busy = self.b.lt(phase, r);
         let one = self.b.constant(1, Ty::u(w));
-        let inc = self.b.add(phase, one, Ty::u(w));
-        let next = self.b.mux(busy, inc, phase);
+        let next = self.b.add(phase, one, Ty::u(w));
+        assert_eq!(
+            next.cycle, cycle,
+            "the phase counter loop closes in one cycle"
+        );
         self.b.connect(cnt, next);
         self.phases.insert(cycle, phase);
         phase
