@@ -616,6 +616,27 @@ impl Builder {
         self.node(|o| Op::Not(o[0].id), a.ty, &[a], cost::LUT)
     }
 
+    /// `vals[sel]` by a mux tree on the bits of `sel` (entries past the end repeat the last).
+    pub fn select(&mut self, sel: V, vals: &[V]) -> V {
+        let mut level: Vec<V> = vals.to_vec();
+        let mut bit = 0;
+        while level.len() > 1 {
+            let s = self.bit(sel, bit);
+            level = level
+                .chunks(2)
+                .map(|c| {
+                    if c.len() == 2 {
+                        self.mux(s, c[1], c[0])
+                    } else {
+                        c[0]
+                    }
+                })
+                .collect();
+            bit += 1;
+        }
+        level[0]
+    }
+
     /// Or of many bits (0 when empty), in order of arrival: the bits of one cycle as a balanced
     /// tree, folded into a running result, so that early bits do not wait in delay lines.
     pub fn or_all(&mut self, bits: &[V]) -> V {

@@ -366,27 +366,6 @@ impl<'t> Gen<'t> {
         phase
     }
 
-    /// `vals[phase]` by a mux tree on the phase bits (entries past the end repeat the last).
-    fn select(&mut self, sel: V, vals: &[V]) -> V {
-        let mut level: Vec<V> = vals.to_vec();
-        let mut bit = 0;
-        while level.len() > 1 {
-            let s = self.b.bit(sel, bit);
-            level = level
-                .chunks(2)
-                .map(|c| {
-                    if c.len() == 2 {
-                        self.b.mux(s, c[1], c[0])
-                    } else {
-                        c[0]
-                    }
-                })
-                .collect();
-            bit += 1;
-        }
-        level[0]
-    }
-
     fn compaction(&mut self, slots: &[[V; 3]], valid: V) -> (Vec<[V; 3]>, Vec<V>, V) {
         let n = self.n;
         let wr = bits_for(n as u128);
@@ -661,7 +640,7 @@ impl<'t> Gen<'t> {
             let phase = self.phase_at(c);
             let pick = |g: &mut Self, f: &dyn Fn(&Operands) -> V| {
                 let vals: Vec<V> = ops.iter().map(|o| g.b.delay_to(f(o), c)).collect();
-                g.select(phase, &vals)
+                g.b.select(phase, &vals)
             };
             let a = Sub {
                 t: pick(self, &|o| o.0.t),
@@ -866,7 +845,7 @@ impl<'t> Gen<'t> {
         let mut out = Vec::new();
         for _ in 0..n - 1 {
             let s = stack[0];
-            let a = self.select(s, best);
+            let a = self.b.select(s, best);
             let bm = self.b.xor(s, a);
             let mut st: Vec<V> = stack[1..].to_vec();
             st.push(zero);

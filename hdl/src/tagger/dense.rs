@@ -151,7 +151,7 @@ fn pick(ctx: &mut Ctx, phase: V, vals: &[Fx]) -> Fx {
     let ty = word(lo, hi);
     let vs: Vec<V> = vals.iter().map(|v| ctx.b.resize(v.v, ty)).collect();
     Fx {
-        v: ctx.select(phase, &vs),
+        v: ctx.b.select(phase, &vs),
         frac: vals[0].frac,
         lo,
         hi,

@@ -132,27 +132,6 @@ impl Ctx<'_> {
         phase
     }
 
-    /// `vals[sel]` by a mux tree on the bits of `sel` (entries past the end repeat the last).
-    pub fn select(&mut self, sel: V, vals: &[V]) -> V {
-        let mut level: Vec<V> = vals.to_vec();
-        let mut bit = 0;
-        while level.len() > 1 {
-            let s = self.b.bit(sel, bit);
-            level = level
-                .chunks(2)
-                .map(|c| {
-                    if c.len() == 2 {
-                        self.b.mux(s, c[1], c[0])
-                    } else {
-                        c[0]
-                    }
-                })
-                .collect();
-            bit += 1;
-        }
-        level[0]
-    }
-
     /// The total of a running sum whose loop register is valid at `t` and whose next value is
     /// `next`: checks the loop stayed within one cycle, and holds the value of the last phase
     /// (cycle t + R − 1) for R cycles from t + R.
