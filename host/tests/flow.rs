@@ -23,21 +23,9 @@ fn flow(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn verilator_present() -> bool {
-    if Command::new("verilator").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "verilator is not installed but CI=true"
-    );
-    println!("SKIPPED: verilator not installed");
-    false
-}
-
 #[test]
 fn ten_thousand_jets_end_to_end_on_verilator() {
-    if !verilator_present() {
+    if !jettrellis_sim::tools::present_for_test("verilator") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -89,12 +77,7 @@ fn ten_thousand_jets_end_to_end_on_verilator() {
 
 #[test]
 fn the_report_step_synthesizes_the_end_to_end_design() {
-    if Command::new("yosys").arg("-V").output().is_err() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "yosys is not installed but CI=true"
-        );
-        println!("SKIPPED: yosys not installed");
+    if !jettrellis_sim::tools::present_for_test("yosys") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

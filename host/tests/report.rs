@@ -20,25 +20,12 @@ fn stderr(o: &Output) -> String {
 /// 0.6 GB).
 static YOSYS: Mutex<()> = Mutex::new(());
 
-/// Whether yosys runs; without it a test fails under CI=true and is skipped otherwise.
-fn have_yosys() -> bool {
-    if Command::new("yosys").arg("-V").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "yosys is not installed but CI=true: install the Debian package `yosys`"
-    );
-    println!("SKIPPED: yosys not installed");
-    false
-}
-
 /// A two-point sweep of the score width on the N = 2 design on a VU9P (N = 3 takes 1–2 minutes
 /// in Yosys, N = 4 about 5: see docs/report.md): counts are non-zero, the documented keys are
 /// there, registers grow with the width, and the plot is written.
 #[test]
 fn sweep_reports_resources_latency_and_depth() {
-    if !have_yosys() {
+    if !jettrellis_sim::tools::present_for_test("yosys") {
         return;
     }
     let _one_yosys = YOSYS.lock().unwrap_or_else(|e| e.into_inner());
@@ -102,7 +89,7 @@ fn sweep_reports_resources_latency_and_depth() {
 /// 63, docs/report.md) and still finds a register-to-register path. ~1.5 min of Yosys.
 #[test]
 fn hierarchical_synthesis_counts_instances() {
-    if !have_yosys() {
+    if !jettrellis_sim::tools::present_for_test("yosys") {
         return;
     }
     let _one_yosys = YOSYS.lock().unwrap_or_else(|e| e.into_inner());

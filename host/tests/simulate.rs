@@ -2,7 +2,6 @@
 //! bit-exact with the golden model, a corrupted model output or expected vector is caught, and
 //! bad input gives a clear error and a non-zero exit.
 
-use jettrellis_sim::icarus::Icarus;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -118,16 +117,7 @@ fn rust_hdl_backend_is_bit_exact() {
 
 #[test]
 fn verilator_backend_is_bit_exact_on_10k_jets() {
-    let present = Command::new("verilator")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !present {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "verilator is not installed but CI=true: install the Debian package `verilator`"
-        );
-        println!("SKIPPED: verilator not installed");
+    if !jettrellis_sim::tools::present_for_test("verilator") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -142,18 +132,6 @@ fn verilator_backend_is_bit_exact_on_10k_jets() {
         assert!(r.get(key).is_some(), "{key} missing in {r}");
     }
     assert!(r["build"]["cached"].is_boolean(), "{r}");
-}
-
-fn icarus_present() -> bool {
-    if Icarus::new().available() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "iverilog is not installed but CI=true: install the Debian package `iverilog`"
-    );
-    println!("SKIPPED: iverilog not installed");
-    false
 }
 
 fn write_testbench(dir: &Path, n: usize) {
@@ -181,7 +159,7 @@ fn write_testbench(dir: &Path, n: usize) {
 /// The exported testbench passes in Icarus; flipping one expected output bit makes it fail.
 #[test]
 fn icarus_testbench_passes_and_a_corrupted_vector_fails() {
-    if !icarus_present() {
+    if !jettrellis_sim::tools::present_for_test("iverilog") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -247,7 +225,7 @@ fn corrupted_model_output_is_a_mismatch() {
 
 #[test]
 fn corrupted_model_output_fails_in_icarus() {
-    if !icarus_present() {
+    if !jettrellis_sim::tools::present_for_test("iverilog") {
         return;
     }
     let out = simulate(

@@ -26,19 +26,6 @@ fn model(name: &str) -> Model {
     load(&model_path(name)).unwrap().model
 }
 
-/// True when `tool` runs; otherwise fails under CI=true and prints SKIPPED elsewhere.
-fn tool_present(tool: &str) -> bool {
-    if Command::new(tool).arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{tool} is not installed but CI=true"
-    );
-    println!("SKIPPED: {tool} not installed");
-    false
-}
-
 /// The model's own rows (as `tag` quantizes them), the edge rows (all zero, all most negative,
 /// all largest, alternating) and `n` rows of uniform random mantissas over the input format.
 fn rows(name: &str, m: &Model, n: usize) -> Vec<Vec<i128>> {
@@ -142,7 +129,7 @@ fn rust_hdl_matches_core_on_100_rows() {
 }
 
 fn verilator_10k(name: &str, reuse: u32) {
-    if !tool_present("verilator") {
+    if !jettrellis_sim::tools::present_for_test("verilator") {
         return;
     }
     let m = model(name);
@@ -191,7 +178,7 @@ fn verilator_jet_perlayer_r3_10k_rows() {
 /// message at all.
 #[test]
 fn lint_clean_with_the_datapath_waivers() {
-    if !tool_present("verilator") {
+    if !jettrellis_sim::tools::present_for_test("verilator") {
         return;
     }
     for (name, reuse) in [("jet_default", 1), ("jet_perlayer", 2), ("sig_perlayer", 3)] {

@@ -9,4 +9,5 @@ pub mod rusthdl;
 pub mod stream;
 pub mod tagger;
 pub mod testbench;
+pub mod tools;
 pub mod verilator;

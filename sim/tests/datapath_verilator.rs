@@ -5,14 +5,14 @@
 
 mod common;
 
-use common::{assert_matches, design, jets, tool_present};
+use common::{assert_matches, design, jets};
 use jettrellis_core::fixed::{Design, Tables};
 use jettrellis_hdl::datapath;
 use jettrellis_sim::stream::stream;
 use jettrellis_sim::verilator::{BuildOptions, VerilatorBackend};
 
 fn check(d: &Design, random: usize, raw: usize) {
-    if !tool_present("verilator") {
+    if !jettrellis_sim::tools::present_for_test("verilator") {
         return;
     }
     let tab = Tables::new(d).unwrap();

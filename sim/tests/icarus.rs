@@ -6,20 +6,6 @@ use jettrellis_sim::icarus::{self, Icarus};
 use jettrellis_sim::testbench::{self, Check, Design, Options};
 use std::time::Instant;
 
-/// True if Icarus is installed; otherwise fails under CI (`CI=true`), where a missing tool must
-/// not pass silently, and skips elsewhere.
-fn icarus_present() -> bool {
-    if Icarus::new().available() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "iverilog is not installed but CI=true: install the Debian package `iverilog`"
-    );
-    println!("SKIPPED: iverilog not installed");
-    false
-}
-
 /// Index of output `valid` and `acc` in the test design.
 const OUT_VALID: usize = 0;
 const OUT_ACC: usize = 1;
@@ -106,7 +92,7 @@ fn write(dir: &std::path::Path, net: &Netlist, stim: &[Vec<u128>], exp: &[Check]
 
 #[test]
 fn evaluator_vectors_pass_in_icarus() {
-    if !icarus_present() {
+    if !jettrellis_sim::tools::present_for_test("iverilog") {
         return;
     }
     let net = design();
@@ -132,7 +118,7 @@ fn evaluator_vectors_pass_in_icarus() {
 
 #[test]
 fn one_flipped_bit_is_one_reported_mismatch() {
-    if !icarus_present() {
+    if !jettrellis_sim::tools::present_for_test("iverilog") {
         return;
     }
     let net = design();
@@ -159,7 +145,7 @@ fn one_flipped_bit_is_one_reported_mismatch() {
 
 #[test]
 fn a_bad_design_is_a_compile_error_with_the_log() {
-    if !icarus_present() {
+    if !jettrellis_sim::tools::present_for_test("iverilog") {
         return;
     }
     let net = design();

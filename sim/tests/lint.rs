@@ -3,14 +3,14 @@
 
 mod common;
 
-use common::{design, tool_present};
+use common::design;
 use jettrellis_core::fixed::Tables;
 use jettrellis_hdl::{datapath, emit};
 use std::collections::BTreeSet;
 use std::process::Command;
 
 fn lint(n: u32, fold: u32, lambda_root: f64) {
-    if !tool_present("verilator") {
+    if !jettrellis_sim::tools::present_for_test("verilator") {
         return;
     }
     let d = design(n, fold, lambda_root);

@@ -3,7 +3,6 @@
 
 mod common;
 
-use common::tool_present;
 use jettrellis_hdl::ir::{mask, Builder, Netlist, Op, Table, Ty, V};
 use jettrellis_sim::backend::{Backend, EvalBackend};
 use jettrellis_sim::verilator::{BuildOptions, VerilatorBackend};
@@ -245,7 +244,7 @@ fn edges(w: u32) -> [u128; 5] {
 
 #[test]
 fn every_op_matches_the_evaluator() {
-    if !tool_present("verilator") {
+    if !jettrellis_sim::tools::present_for_test("verilator") {
         return;
     }
     let net = all_ops();
@@ -318,7 +317,7 @@ fn small(tag: u32) -> Netlist {
 
 #[test]
 fn rebuild_hits_the_cache() {
-    if !tool_present("verilator") {
+    if !jettrellis_sim::tools::present_for_test("verilator") {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -367,7 +366,7 @@ fn missing_verilator_names_the_package() {
 
 #[test]
 fn bad_verilog_quotes_the_log() {
-    if !tool_present("verilator") {
+    if !jettrellis_sim::tools::present_for_test("verilator") {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -393,7 +392,7 @@ fn bad_verilog_quotes_the_log() {
 
 #[test]
 fn vcd_has_the_ports() {
-    if !tool_present("verilator") {
+    if !jettrellis_sim::tools::present_for_test("verilator") {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");

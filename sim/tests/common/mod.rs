@@ -9,20 +9,6 @@ use jettrellis_hdl::datapath::{io, Datapath};
 use jettrellis_sim::stream::Streamed;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::process::Command;
-
-/// True when `tool` runs; otherwise fails under CI=true and prints SKIPPED elsewhere.
-pub fn tool_present(tool: &str) -> bool {
-    if Command::new(tool).arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{tool} is not installed but CI=true"
-    );
-    println!("SKIPPED: {tool} not installed");
-    false
-}
 
 pub fn design(n: u32, fold: u32, lambda_root: f64) -> Design {
     Design {
