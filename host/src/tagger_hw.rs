@@ -16,7 +16,8 @@ use jettrellis_hdl::tagger::{self, io as tio, Tagger};
 use jettrellis_sim::backend::{Backend, EvalBackend};
 use jettrellis_sim::icarus;
 use jettrellis_sim::rusthdl::RustHdlBackend;
-use jettrellis_sim::tagger::{stream, Streamed};
+use jettrellis_sim::stream::Streamed;
+use jettrellis_sim::tagger::stream;
 use jettrellis_sim::testbench::{self, Check, Design as TbDesign, Options};
 use jettrellis_sim::verilator::{BuildOptions, VerilatorBackend};
 use serde_json::{json, Value};
@@ -361,7 +362,7 @@ pub fn run_simulate(a: &SimArgs) -> Result<()> {
             .ok_or_else(|| anyhow!("--corrupt-expected {k}: only {} rows", x.len()))?;
         r[0] ^= 1;
     }
-    let timed = |be: &mut dyn Backend| -> Result<(Streamed, f64)> {
+    let timed = |be: &mut dyn Backend| -> Result<(Streamed<Vec<i128>>, f64)> {
         let t0 = Instant::now();
         let s =
             stream(t, be, &x).map_err(|e| anyhow!("the {} simulation failed: {e}", be.name()))?;
@@ -373,11 +374,11 @@ pub fn run_simulate(a: &SimArgs) -> Result<()> {
     let (got, latencies, cycles, seconds, icarus_verdict) = match a.backend {
         BackendKind::Eval => {
             let (s, sec) = timed(&mut EvalBackend::new(&t.net))?;
-            (Some(s.outputs), s.latencies, s.cycles, sec, None)
+            (Some(s.results), s.latencies, s.cycles, sec, None)
         }
         BackendKind::RustHdl => {
             let (s, sec) = timed(&mut RustHdlBackend::new(&t.net, a.name))?;
-            (Some(s.outputs), s.latencies, s.cycles, sec, None)
+            (Some(s.results), s.latencies, s.cycles, sec, None)
         }
         BackendKind::Verilator => {
             let (mut be, info) =
@@ -398,7 +399,7 @@ pub fn run_simulate(a: &SimArgs) -> Result<()> {
             build = json!({"cached": info.cached, "seconds": info.seconds,
                            "dir": info.dir.display().to_string()});
             let (s, sec) = timed(&mut be)?;
-            (Some(s.outputs), s.latencies, s.cycles, sec, None)
+            (Some(s.results), s.latencies, s.cycles, sec, None)
         }
         BackendKind::Icarus => {
             let tmp;

@@ -66,10 +66,10 @@ fn gen(m: &Model, reuse: u32, name: &str) -> Tagger {
 fn check(t: &Tagger, m: &Model, be: &mut dyn Backend, rows: &[Vec<i128>], what: &str) {
     let want = golden(&m.layers(), rows);
     let s = stream(t, be, rows).unwrap();
-    for (k, (got, want)) in s.outputs.iter().zip(&want).enumerate() {
+    for (k, (got, want)) in s.results.iter().zip(&want).enumerate() {
         assert_eq!(got, want, "{what}: row {k}: {:?}", rows[k]);
     }
-    assert_eq!(s.outputs.len(), rows.len());
+    assert_eq!(s.results.len(), rows.len());
     assert!(
         s.latencies.iter().all(|&l| l == t.latency as u64),
         "{what}: latency differs from {}",

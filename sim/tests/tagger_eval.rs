@@ -105,7 +105,7 @@ fn check(input: Format, layers: &[Layer], n_in: usize, reuses: &[u32], rows: &[V
         assert_eq!(t.ii, r);
         let mut be = EvalBackend::new(&t.net);
         let s = stream(&t, &mut be, rows).unwrap();
-        for (k, (got, want)) in s.outputs.iter().zip(&want).enumerate() {
+        for (k, (got, want)) in s.results.iter().zip(&want).enumerate() {
             assert_eq!(got, want, "R = {r}, row {k}: {:?}", rows[k]);
         }
         assert!(
