@@ -8,7 +8,7 @@ use crate::chain;
 use crate::generate::{generate_with, read_design, write};
 use crate::io::write_atomic;
 use crate::shower::{record, Kind, ShowerParams};
-use crate::simulate::prepare;
+use crate::simulate::{prepare, verilator};
 use crate::tag::{platform_expf, run_rows, Model};
 use crate::train::{auc, jet_features};
 use anyhow::{anyhow, bail, Context, Result};
@@ -18,7 +18,7 @@ use jettrellis_hdl::datapath::io::{self as dpio, HwResult};
 use jettrellis_sim::backend::{Backend, EvalBackend};
 use jettrellis_sim::rusthdl::RustHdlBackend;
 use jettrellis_sim::stream::stream;
-use jettrellis_sim::verilator::{BuildOptions, VerilatorBackend};
+use jettrellis_sim::verilator::BuildOptions;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -217,18 +217,7 @@ pub fn run(a: &Args) -> Result<()> {
             .collect();
         let mut be: Box<dyn Backend> = match backend {
             FlowBackend::Verilator => {
-                let (be, info) =
-                    VerilatorBackend::from_netlist(&dp.net, NAME, &BuildOptions::default())
-                        .map_err(|e| anyhow!("verilator backend: {e}"))?;
-                eprintln!(
-                    "      verilator model {} in {:.1} s",
-                    if info.cached {
-                        "found in the cache"
-                    } else {
-                        "built"
-                    },
-                    info.seconds
-                );
+                let (be, _) = verilator(&dp.net, NAME, &BuildOptions::default(), true)?;
                 Box::new(be)
             }
             FlowBackend::RustHdl => Box::new(RustHdlBackend::new(&dp.net, NAME)),

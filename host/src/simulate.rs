@@ -332,6 +332,36 @@ struct IcarusVerdict {
     first: Option<(Option<usize>, String)>,
 }
 
+/// Verilates `net` as module `name` (or finds it in the cache), saying which on stderr when
+/// `tell`; the build facts as JSON (`cached`, `seconds`, `dir`).
+pub fn verilator(
+    net: &Netlist,
+    name: &str,
+    opts: &BuildOptions,
+    tell: bool,
+) -> Result<(VerilatorBackend, Value)> {
+    let (be, info) = VerilatorBackend::from_netlist(net, name, opts)
+        .map_err(|e| anyhow!("verilator backend: {e}"))?;
+    if tell {
+        eprintln!(
+            "verilator model {} in {:.1} s ({})",
+            if info.cached {
+                "found in the cache"
+            } else {
+                "built"
+            },
+            info.seconds,
+            info.dir.display()
+        );
+    }
+    let build = json!({
+        "cached": info.cached,
+        "seconds": info.seconds,
+        "dir": info.dir.display().to_string(),
+    });
+    Ok((be, build))
+}
+
 fn timed_stream(dp: &Datapath, be: &mut dyn Backend, jets: &[FixedJet]) -> Result<(Streamed, f64)> {
     let t0 = Instant::now();
     let s =
@@ -381,25 +411,7 @@ fn run_backend(
                 vcd: a.vcd.clone(),
                 ..BuildOptions::default()
             };
-            let (mut be, info) = VerilatorBackend::from_netlist(&dp.net, names.name, &opts)
-                .map_err(|e| anyhow!("verilator backend: {e}"))?;
-            if !a.json {
-                eprintln!(
-                    "verilator model {} in {:.1} s ({})",
-                    if info.cached {
-                        "found in the cache"
-                    } else {
-                        "built"
-                    },
-                    info.seconds,
-                    info.dir.display()
-                );
-            }
-            let build = json!({
-                "cached": info.cached,
-                "seconds": info.seconds,
-                "dir": info.dir.display().to_string(),
-            });
+            let (mut be, build) = verilator(&dp.net, names.name, &opts, !a.json)?;
             from_stream(timed_stream(dp, &mut be, jets)?, build)
         }
         BackendKind::Icarus => {

@@ -19,7 +19,7 @@ use jettrellis_sim::rusthdl::RustHdlBackend;
 use jettrellis_sim::stream::Streamed;
 use jettrellis_sim::tagger::stream;
 use jettrellis_sim::testbench::{self, Check, Design as TbDesign, Options};
-use jettrellis_sim::verilator::{BuildOptions, VerilatorBackend};
+use jettrellis_sim::verilator::BuildOptions;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Instant;
@@ -381,23 +381,9 @@ pub fn run_simulate(a: &SimArgs) -> Result<()> {
             (Some(s.results), s.latencies, s.cycles, sec, None)
         }
         BackendKind::Verilator => {
-            let (mut be, info) =
-                VerilatorBackend::from_netlist(&t.net, a.name, &BuildOptions::default())
-                    .map_err(|e| anyhow!("verilator backend: {e}"))?;
-            if !a.json {
-                eprintln!(
-                    "verilator model {} in {:.1} s ({})",
-                    if info.cached {
-                        "found in the cache"
-                    } else {
-                        "built"
-                    },
-                    info.seconds,
-                    info.dir.display()
-                );
-            }
-            build = json!({"cached": info.cached, "seconds": info.seconds,
-                           "dir": info.dir.display().to_string()});
+            let (mut be, facts) =
+                crate::simulate::verilator(&t.net, a.name, &BuildOptions::default(), !a.json)?;
+            build = facts;
             let (s, sec) = timed(&mut be)?;
             (Some(s.results), s.latencies, s.cycles, sec, None)
         }
