@@ -230,13 +230,18 @@ pub fn generate_with(d: &Design, name: &str, tagger: Option<(&Path, &Model)>) ->
 
 /// Writes the Verilog and the manifest into `dir` (each atomically).
 pub fn write(dir: &Path, name: &str, g: &Generated) -> Result<()> {
+    write_files(dir, name, &g.verilog, &g.manifest)
+}
+
+/// Writes `<name>.v` and `manifest.json` into `dir` (created if missing; each atomically).
+pub fn write_files(dir: &Path, name: &str, verilog: &str, manifest: &Value) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     write_atomic(&dir.join(format!("{name}.v")), |w| {
-        w.write_all(g.verilog.as_bytes())?;
+        w.write_all(verilog.as_bytes())?;
         Ok(())
     })?;
     write_atomic(&dir.join("manifest.json"), |w| {
-        serde_json::to_writer_pretty(&mut *w, &g.manifest)?;
+        serde_json::to_writer_pretty(&mut *w, manifest)?;
         writeln!(w)?;
         Ok(())
     })

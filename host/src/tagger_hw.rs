@@ -3,7 +3,7 @@
 //! and `report --model` (Yosys resources and logic depth).
 
 use crate::generate::{lint_command, sha256};
-use crate::io::{write_atomic, write_output};
+use crate::io::write_output;
 use crate::simulate::BackendKind;
 use crate::tag::{platform_expf, read_rows, Model};
 use anyhow::{anyhow, bail, Context, Result};
@@ -187,16 +187,7 @@ pub fn generate(
 
 /// Writes the Verilog and the manifest into `dir` (each atomically).
 pub fn write(dir: &Path, g: &Generated) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    write_atomic(&dir.join(format!("{}.v", g.tagger.name)), |w| {
-        w.write_all(g.verilog.as_bytes())?;
-        Ok(())
-    })?;
-    write_atomic(&dir.join("manifest.json"), |w| {
-        serde_json::to_writer_pretty(&mut *w, &g.manifest)?;
-        writeln!(w)?;
-        Ok(())
-    })
+    crate::generate::write_files(dir, &g.tagger.name, &g.verilog, &g.manifest)
 }
 
 /// `jettrellis generate --model`.
