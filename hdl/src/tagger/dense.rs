@@ -10,7 +10,7 @@
 //! A zero weight is skipped: its product casts to 0, and adding 0 to an accumulator value
 //! (already in `accum_t`'s range, so no cast of it moves) changes nothing, saturating or not.
 
-use super::fx::{cast, cast_range, lowest, ty_of, word, Fx};
+use super::fx::{cast, cast_range, lowest, mul, ty_of, word, Fx};
 use super::{Ctx, GenError};
 use crate::ir::{Ty, V};
 use jettrellis_core::apfixed::{Format, Overflow};
@@ -182,15 +182,7 @@ fn shared_product(ctx: &mut Ctx, d: &Dense, x: &[Fx], j: usize, k: usize, cycle:
     }
     let xs = pick(ctx, ph, &xs);
     let w = pick(ctx, ph, &ws);
-    let prods = [xs.lo * w.lo, xs.lo * w.hi, xs.hi * w.lo, xs.hi * w.hi];
-    let (lo, hi) = (*prods.iter().min().unwrap(), *prods.iter().max().unwrap());
-    let v = ctx.b.mul(xs.v, w.v, word(lo, hi));
-    let p = Fx {
-        v,
-        frac: xs.frac + w.frac,
-        lo,
-        hi,
-    };
+    let p = mul(ctx.b, xs, w);
     cast(ctx.b, p, &f.accum)
 }
 

@@ -93,6 +93,18 @@ pub fn cast_range(lo: i128, hi: i128, frac: i32, to: &Format) -> (i128, i128) {
     }
 }
 
+/// The exact product `x · y` (its range from the four corner products).
+pub fn mul(b: &mut Builder, x: Fx, y: Fx) -> Fx {
+    let c = [x.lo * y.lo, x.lo * y.hi, x.hi * y.lo, x.hi * y.hi];
+    let (lo, hi) = (*c.iter().min().unwrap(), *c.iter().max().unwrap());
+    Fx {
+        v: b.mul(x.v, y.v, word(lo, hi)),
+        frac: x.frac + y.frac,
+        lo,
+        hi,
+    }
+}
+
 /// `to.cast(x)` in hardware: the mantissa of `x` in format `to`, bit for bit.
 pub fn cast(b: &mut Builder, x: Fx, to: &Format) -> Fx {
     let s = x.frac - to.frac_bits();

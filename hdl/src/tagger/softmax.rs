@@ -3,7 +3,7 @@
 //! partial sum cast to `accum_t`), its cast to `inv_inp_t`, the inverse ROM read by its top bits,
 //! and each product cast to the result type.
 
-use super::fx::{cast, ty_of, word, Fx};
+use super::fx::{cast, mul, ty_of, word, Fx};
 use super::Ctx;
 use crate::ir::{Table, Ty};
 use jettrellis_core::apfixed::Format;
@@ -96,20 +96,7 @@ pub fn softmax(ctx: &mut Ctx, sm: &Softmax, name: &str, x: &[Fx]) -> Vec<Fx> {
     let inv = lookup(ctx, format!("{name}_inv"), sm.inv_table, &f.inv_table, addr);
     o.iter()
         .map(|&oi| {
-            let c = [
-                oi.lo * inv.lo,
-                oi.lo * inv.hi,
-                oi.hi * inv.lo,
-                oi.hi * inv.hi,
-            ];
-            let (lo, hi) = (*c.iter().min().unwrap(), *c.iter().max().unwrap());
-            let v = ctx.b.mul(oi.v, inv.v, word(lo, hi));
-            let p = Fx {
-                v,
-                frac: oi.frac + inv.frac,
-                lo,
-                hi,
-            };
+            let p = mul(ctx.b, oi, inv);
             cast(ctx.b, p, &f.result)
         })
         .collect()
