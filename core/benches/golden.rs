@@ -1,8 +1,11 @@
-//! Throughput of the fixed-point golden model at N = 8 (target: ≥ 100k jets/s per core).
+//! Throughput of the fixed-point golden model at N = 8 (target: ≥ 100k jets/s per core): the
+//! scalar model, and the AVX-512 lane model (eight jets at once) where the CPU has it.
 //! Run: `cargo bench -p jettrellis-core --bench golden`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use jettrellis_core::fixed::{Design, FixedJet, FixedTrellis, FxCell, Tables};
+use jettrellis_core::fixed::{
+    Design, FixedJet, FixedTrellis, FxCell, LaneCell, LaneTrellis, Tables, LANES,
+};
 use rand::{Rng, SeedableRng};
 
 /// Collimated 8-constituent jets: pT 5–200 GeV, |Δη|, |Δφ| < 0.25 rad around a random axis.
@@ -39,6 +42,23 @@ fn bench(c: &mut Criterion) {
             acc
         })
     });
+    if jettrellis_core::lane_model_available!() {
+        let mut lane_cells = vec![LaneCell::default(); 256];
+        g.bench_function("lanes_avx512_n8_x256", |b| {
+            // SAFETY: the CPU was checked above.
+            let mut m = unsafe { LaneTrellis::new(&tables, &mut lane_cells) }.expect("cells");
+            b.iter(|| {
+                let mut acc = 0i64;
+                for batch in js.chunks_exact(LANES) {
+                    let r = m.solve(std::array::from_fn(|l| &batch[l])).expect("same n");
+                    acc ^= r[0].log_z.unwrap_or(0);
+                }
+                acc
+            })
+        });
+    } else {
+        eprintln!("no AVX-512 on this CPU: the lane model is not measured");
+    }
     g.finish();
 }
 

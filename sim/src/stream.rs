@@ -76,7 +76,7 @@ pub fn drive<R>(
             ));
         }
         let k = sent.len();
-        if k < n && cycle % ii as u64 == 0 {
+        if k < n && cycle.is_multiple_of(ii as u64) {
             for (p, w) in inputs(k).into_iter().enumerate() {
                 be.set(p, w);
             }

@@ -5,17 +5,22 @@
 //! - [`units`]: the integer arithmetic units (ln, exp ratio, leaf term, max*, saturation);
 //! - [`input`]: the hardware input and the quantization of float jets into it;
 //! - [`model`]: the pipeline and the trellis recurrence over it;
+//! - `lanes`: the same model on eight jets at once (x86-64 with AVX-512);
 //! - [`features`]: the tagger's input features from a solved jet.
 
 pub mod design;
 pub mod features;
 pub mod input;
+#[cfg(target_arch = "x86_64")]
+pub mod lanes;
 pub mod model;
 pub mod tables;
 pub mod units;
 
 pub use design::{Design, DesignError, Quantity, MAX_FIXED_LEAVES};
 pub use input::{quantize_jet, FixedJet, Quantized};
+#[cfg(target_arch = "x86_64")]
+pub use lanes::{LaneCell, LaneTrellis, LANES};
 pub use model::{FixedResult, FixedTrellis, FxCell};
 pub use tables::Tables;
 pub use units::{LogVal, Overflows, Stage};

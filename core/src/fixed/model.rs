@@ -10,7 +10,7 @@ use crate::mask::{self, Mask};
 use crate::recurrence::{self, Recurrence};
 
 /// Work-buffer entry for one subset; the model needs `2^max_leaves` of them.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FxCell {
     /// t (t format), saturated.
     pub t: u64,
@@ -29,7 +29,7 @@ pub struct FxCell {
 }
 
 /// Levels of the log Z reduction tree: enough for `2^(MAX_FIXED_LEAVES−1) − 1` splits.
-const LEVELS: usize = MAX_FIXED_LEAVES;
+pub(super) const LEVELS: usize = MAX_FIXED_LEAVES;
 
 /// Per-subset accumulator.
 #[derive(Clone, Copy, Debug)]
@@ -80,11 +80,11 @@ impl core::fmt::Display for BufferTooSmall {
 /// The fixed-point trellis of one design, on caller-provided cells; reusable across jets.
 pub struct FixedTrellis<'a> {
     tab: &'a Tables,
-    cells: &'a mut [FxCell],
-    n: usize,
-    root: Mask,
-    slot: [u8; MAX_FIXED_LEAVES],
-    ovf: Overflows,
+    pub(super) cells: &'a mut [FxCell],
+    pub(super) n: usize,
+    pub(super) root: Mask,
+    pub(super) slot: [u8; MAX_FIXED_LEAVES],
+    pub(super) ovf: Overflows,
 }
 
 #[inline(always)]
@@ -94,6 +94,118 @@ fn round_shift_u128(x: u128, s: u32) -> u128 {
     } else {
         (x + (1 << (s - 1))) >> s
     }
+}
+
+/// Where stages 0–2 put a jet's subset terms: the cells of [`FixedTrellis`], or one lane of
+/// [`super::lanes::LaneTrellis`]'s.
+pub(super) trait SubsetTerms {
+    /// t of subset `s`, stored earlier.
+    fn t(&self, s: Mask) -> u64;
+    /// Stores the terms of `s` and starts its recursion values (a single leaf: MAP = log Z = 0,
+    /// one tree; anything else: −∞, no tree).
+    fn put(&mut self, s: Mask, t: u64, sqrt_t: u64, ln_t: LogVal);
+}
+
+struct Cells<'c>(&'c mut [FxCell]);
+
+impl SubsetTerms for Cells<'_> {
+    #[inline(always)]
+    fn t(&self, s: Mask) -> u64 {
+        self.0[s as usize].t
+    }
+
+    #[inline(always)]
+    fn put(&mut self, s: Mask, t: u64, sqrt_t: u64, ln_t: LogVal) {
+        let single = s.count_ones() == 1;
+        self.0[s as usize] = FxCell {
+            t,
+            sqrt_t,
+            ln_t,
+            map: single.then_some(0),
+            log_z: single.then_some(0),
+            count: single as u64,
+            best: 0,
+        };
+    }
+}
+
+/// A loaded jet: its valid leaves, their input slots and the saturation events of stages 0–2.
+pub(super) struct Compacted {
+    pub n: usize,
+    pub slot: [u8; MAX_FIXED_LEAVES],
+    pub ovf: Overflows,
+}
+
+/// Stages 0–2 of one jet (see [`FixedTrellis::load`]), written through `out`.
+pub(super) fn load_terms(tab: &Tables, jet: &FixedJet, out: &mut impl SubsetTerms) -> Compacted {
+    let d = &tab.design;
+    let mut ovf = Overflows::default();
+    let mut slot = [0u8; MAX_FIXED_LEAVES];
+    let mut n = 0;
+    for k in 0..d.max_leaves as usize {
+        if jet.valid >> k & 1 == 1 {
+            slot[n] = k as u8;
+            n += 1;
+        }
+    }
+    // Stage 1: s_ij for i < j, kept in a small local table.
+    let mut s_ij = [[0u64; MAX_FIXED_LEAVES]; MAX_FIXED_LEAVES];
+    let period = 2 * d.input.angle_steps_per_pi as i64;
+    let last = tab.cosh_m1.size as i64 - 1;
+    for (j, row) in s_ij.iter_mut().enumerate().take(n).skip(1) {
+        for (i, out) in row.iter_mut().enumerate().take(j) {
+            let (a, b) = (slot[i] as usize, slot[j] as usize);
+            let mut de = (jet.eta[a] as i64 - jet.eta[b] as i64).abs();
+            if de > last {
+                ovf.hit(Stage::Angle);
+                de = last;
+            }
+            let dp = (jet.phi[a] as i64 - jet.phi[b] as i64).rem_euclid(period);
+            let dp = dp.min(period - dp);
+            let angle = (tab.cosh_m1.read(de as u64) + tab.one_m_cos.read(dp as u64)) as u128;
+            let pp = jet.pt[a] as u128 * jet.pt[b] as u128;
+            let s = round_shift_u128(pp * angle, tab.s_shift);
+            *out = if s > tab.t_max as u128 {
+                ovf.hit(Stage::Pair);
+                tab.t_max
+            } else {
+                s as u64
+            };
+        }
+    }
+    // Stage 2: t(S) = t(S ∖ h) + Σ_{j ∈ S ∖ h} s_hj with h the highest leaf of S, exact, then
+    // saturated (all terms are ≥ 0, so the clamp of the exact sum is order-independent).
+    out.put(0, 0, 0, None);
+    for s in 1..=mask::full(n) {
+        let h = 31 - s.leading_zeros() as usize;
+        let rest = s ^ (1 << h);
+        let mut t = out.t(rest);
+        if rest != 0 {
+            // Re-derive the unsaturated sum when the parent saturated: use the exact sum
+            // of pairs instead (rare; keeps the clamp order-independent).
+            t = if t == tab.t_max {
+                pair_sum(&s_ij, rest)
+            } else {
+                t
+            };
+            for j in mask::leaves(rest) {
+                t += s_ij[h][j];
+            }
+        }
+        let t = if t > tab.t_max {
+            ovf.hit(Stage::SubsetT);
+            tab.t_max
+        } else {
+            t
+        };
+        out.put(
+            s,
+            t,
+            (t << tab.sqrt_shift).isqrt(),
+            tab.ln(t, d.internal.t_frac),
+        );
+    }
+    Compacted { n, slot, ovf }
 }
 
 impl<'a> FixedTrellis<'a> {
@@ -147,79 +259,11 @@ impl<'a> FixedTrellis<'a> {
     /// `0 .. n`). Stage 1: pair invariants. Stage 2: subset t, √t, ln t. Leaves get MAP = log Z =
     /// 0 and count 1.
     pub fn load(&mut self, jet: &FixedJet) {
-        let tab = self.tab;
-        let d = &tab.design;
-        self.ovf = Overflows::default();
-        let mut n = 0;
-        for k in 0..d.max_leaves as usize {
-            if jet.valid >> k & 1 == 1 {
-                self.slot[n] = k as u8;
-                n += 1;
-            }
-        }
-        self.n = n;
-        self.root = mask::full(n);
-        // Stage 1: s_ij for i < j, kept in a small local table.
-        let mut s_ij = [[0u64; MAX_FIXED_LEAVES]; MAX_FIXED_LEAVES];
-        let period = 2 * d.input.angle_steps_per_pi as i64;
-        let last = tab.cosh_m1.size as i64 - 1;
-        for (j, row) in s_ij.iter_mut().enumerate().take(n).skip(1) {
-            for (i, out) in row.iter_mut().enumerate().take(j) {
-                let (a, b) = (self.slot[i] as usize, self.slot[j] as usize);
-                let mut de = (jet.eta[a] as i64 - jet.eta[b] as i64).abs();
-                if de > last {
-                    self.ovf.hit(Stage::Angle);
-                    de = last;
-                }
-                let dp = (jet.phi[a] as i64 - jet.phi[b] as i64).rem_euclid(period);
-                let dp = dp.min(period - dp);
-                let angle = (tab.cosh_m1.read(de as u64) + tab.one_m_cos.read(dp as u64)) as u128;
-                let pp = jet.pt[a] as u128 * jet.pt[b] as u128;
-                let s = round_shift_u128(pp * angle, tab.s_shift);
-                *out = if s > tab.t_max as u128 {
-                    self.ovf.hit(Stage::Pair);
-                    tab.t_max
-                } else {
-                    s as u64
-                };
-            }
-        }
-        // Stage 2: t(S) = t(S ∖ h) + Σ_{j ∈ S ∖ h} s_hj with h the highest leaf of S, exact, then
-        // saturated (all terms are ≥ 0, so the clamp of the exact sum is order-independent).
-        self.cells[0] = FxCell::default();
-        for s in 1..=self.root {
-            let h = 31 - s.leading_zeros() as usize;
-            let rest = s ^ (1 << h);
-            let mut t = self.cells[rest as usize].t;
-            if rest != 0 {
-                // Re-derive the unsaturated sum when the parent saturated: use the exact sum
-                // of pairs instead (rare; keeps the clamp order-independent).
-                t = if t == tab.t_max {
-                    pair_sum(&s_ij, rest)
-                } else {
-                    t
-                };
-                for j in mask::leaves(rest) {
-                    t += s_ij[h][j];
-                }
-            }
-            let t = if t > tab.t_max {
-                self.ovf.hit(Stage::SubsetT);
-                tab.t_max
-            } else {
-                t
-            };
-            let single = rest == 0;
-            self.cells[s as usize] = FxCell {
-                t,
-                sqrt_t: (t << tab.sqrt_shift).isqrt(),
-                ln_t: tab.ln(t, d.internal.t_frac),
-                map: if single { Some(0) } else { None },
-                log_z: if single { Some(0) } else { None },
-                count: single as u64,
-                best: 0,
-            };
-        }
+        let c = load_terms(self.tab, jet, &mut Cells(self.cells));
+        self.n = c.n;
+        self.root = mask::full(c.n);
+        self.slot = c.slot;
+        self.ovf = c.ovf;
     }
 
     /// Loads `jet` and runs the recurrence over its valid leaves.
@@ -503,7 +547,7 @@ mod tests {
                     x ^= x >> 7;
                     x ^= x << 17;
                     // Values within a few nats of each other, so that association matters.
-                    (x % 7 != 0).then_some((x % (6 << 16)) as i64 - (3 << 16))
+                    (!x.is_multiple_of(7)).then_some((x % (6 << 16)) as i64 - (3 << 16))
                 })
                 .collect();
             let mut acc = FxAcc::start(false, 0, 0, false);

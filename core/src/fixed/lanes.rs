@@ -1,0 +1,475 @@
+//! The golden model on [`LANES`] jets with the same number of valid leaves at once, in
+//! AVX-512 (x86-64 CPUs with F, DQ, CD, VL and BW; a caller with `std` checks with
+//! [`crate::lane_model_available`]).
+//!
+//! Jets with the same leaf count walk the same subsets and splits, so one pass of the
+//! recurrence serves all of them: every cell and accumulator holds one value per jet in a
+//! 512-bit register, each unit runs branch-free on all of them, a jet that takes another path
+//! (a subset below the cut, an infinite child, a saturation) is a mask, not a branch, and a
+//! table read is a gather. The results, MAP trees and overflow counts are those of
+//! [`FixedTrellis`], bit for bit; the tests compare the two on every jet. Without AVX-512 the
+//! scalar [`FixedTrellis`] is the model to use (a portable eight-lane version measured slower
+//! than it).
+
+use super::design::MAX_FIXED_LEAVES;
+use super::input::FixedJet;
+use super::model::{
+    load_terms, BufferTooSmall, FixedResult, FixedTrellis, FxCell, SubsetTerms, LEVELS,
+};
+use super::tables::Tables;
+use super::units::{LogVal, Overflows, Stage};
+use crate::mask::{self, Mask};
+use crate::recurrence::{self, Recurrence};
+
+mod avx512;
+
+/// Whether this CPU runs [`LaneTrellis`] (AVX-512 F, DQ, CD, VL and BW). A macro because the
+/// run-time check needs `std`, which core does without: it expands in the caller's crate.
+#[macro_export]
+macro_rules! lane_model_available {
+    () => {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512cd")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+    };
+}
+
+/// Jets solved together: eight 64-bit lanes fill an AVX-512 register.
+pub const LANES: usize = 8;
+
+/// The −∞ flag of a lane value. Never used in arithmetic: units take [`fin`]-masked inputs.
+const NEG: i64 = i64::MIN;
+
+/// Work-buffer entry for one subset: [`FxCell`]'s values for each lane, −∞ as [`NEG`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LaneCell {
+    t: [u64; LANES],
+    sqrt_t: [u64; LANES],
+    ln_t: [i64; LANES],
+    map: [i64; LANES],
+    log_z: [i64; LANES],
+    count: [u64; LANES],
+    best: [Mask; LANES],
+}
+
+/// Why [`LaneTrellis::solve`] refused a set of jets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MixedLeaves {
+    /// Valid leaves of the first jet.
+    pub first: usize,
+    /// The lane whose jet has another number.
+    pub lane: usize,
+    /// Its valid leaves.
+    pub n: usize,
+}
+
+impl core::fmt::Display for MixedLeaves {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "lane {} has {} valid leaves, lane 0 has {}: lanes must share the leaf count",
+            self.lane, self.n, self.first
+        )
+    }
+}
+
+/// The number of valid leaves the model sees in `jet` (slots below `max_leaves`).
+pub fn valid_leaves(tab: &Tables, jet: &FixedJet) -> usize {
+    (jet.valid & mask::full(tab.design.max_leaves as usize)).count_ones() as usize
+}
+
+/// The fixed-point trellis of one design on [`LANES`] jets at once, on caller-provided cells;
+/// reusable across batches.
+pub struct LaneTrellis<'a> {
+    tab: &'a Tables,
+    cells: &'a mut [LaneCell],
+    n: usize,
+    root: Mask,
+    slot: [[u8; MAX_FIXED_LEAVES]; LANES],
+    ovf: [Overflows; LANES],
+    /// Whether tree counts fit the u64 product of [`LaneTrellis::count_narrow`].
+    narrow_count: bool,
+}
+
+/// Per-subset accumulator: [`super::model::FxAcc`] per lane.
+pub struct LaneAcc {
+    active: [bool; LANES],
+    /// `active` as a bit mask.
+    active_bits: u8,
+    root: bool,
+    ln_p: [i64; LANES],
+    sqrt_p: [u64; LANES],
+    map: [i64; LANES],
+    best: [Mask; LANES],
+    count: [u64; LANES],
+    z: [[i64; LANES]; LEVELS],
+    occupied: u32,
+    ovf: [[u64; LANES]; Stage::ALL.len()],
+}
+
+/// One lane of the cells, as the target of stages 0–2.
+struct Lane<'c> {
+    cells: &'c mut [LaneCell],
+    lane: usize,
+}
+
+impl SubsetTerms for Lane<'_> {
+    #[inline(always)]
+    fn t(&self, s: Mask) -> u64 {
+        self.cells[s as usize].t[self.lane]
+    }
+
+    #[inline(always)]
+    fn put(&mut self, s: Mask, t: u64, sqrt_t: u64, ln_t: LogVal) {
+        let single = s.count_ones() == 1;
+        let (c, l) = (&mut self.cells[s as usize], self.lane);
+        c.t[l] = t;
+        c.sqrt_t[l] = sqrt_t;
+        c.ln_t[l] = ln_t.unwrap_or(NEG);
+        c.map[l] = if single { 0 } else { NEG };
+        c.log_z[l] = if single { 0 } else { NEG };
+        c.count[l] = single as u64;
+        c.best[l] = 0;
+    }
+}
+
+/// Whether a lane value is finite.
+#[inline(always)]
+fn fin(x: i64) -> bool {
+    x != NEG
+}
+
+/// A lane value with −∞ replaced by 0 (a parent's ln t where the subset does not split).
+#[inline(always)]
+fn val(x: i64) -> i64 {
+    if x == NEG {
+        0
+    } else {
+        x
+    }
+}
+
+impl<'a> LaneTrellis<'a> {
+    /// Cells needed for a design with `max_leaves` leaves.
+    pub const fn cells_needed(max_leaves: u32) -> usize {
+        1 << max_leaves
+    }
+
+    /// Prepares a model over `tab`'s design.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, DQ, CD, VL and BW ([`crate::lane_model_available`]).
+    pub unsafe fn new(tab: &'a Tables, cells: &'a mut [LaneCell]) -> Result<Self, BufferTooSmall> {
+        let needed = Self::cells_needed(tab.design.max_leaves);
+        if cells.len() < needed {
+            return Err(BufferTooSmall { needed });
+        }
+        Ok(LaneTrellis {
+            tab,
+            cells,
+            n: 0,
+            root: 0,
+            slot: [[0; MAX_FIXED_LEAVES]; LANES],
+            ovf: [Overflows::default(); LANES],
+            // Two counts below 2^32 and a third: the product and sum stay below 2^64.
+            narrow_count: tab.count_max <= u32::MAX as u64,
+        })
+    }
+
+    /// Solves [`LANES`] jets that have the same number of valid leaves ([`valid_leaves`]).
+    /// A caller with fewer jets repeats one of them.
+    pub fn solve(&mut self, jets: [&FixedJet; LANES]) -> Result<[FixedResult; LANES], MixedLeaves> {
+        let first = valid_leaves(self.tab, jets[0]);
+        for (lane, j) in jets.iter().enumerate() {
+            let n = valid_leaves(self.tab, j);
+            if n != first {
+                return Err(MixedLeaves { first, lane, n });
+            }
+        }
+        for (lane, j) in jets.iter().enumerate() {
+            let c = load_terms(
+                self.tab,
+                j,
+                &mut Lane {
+                    cells: self.cells,
+                    lane,
+                },
+            );
+            self.slot[lane] = c.slot;
+            self.ovf[lane] = c.ovf;
+        }
+        self.n = first;
+        self.root = mask::full(first);
+        recurrence::run(self, first);
+        Ok(core::array::from_fn(|l| self.result(l)))
+    }
+
+    /// The results of lane `l` of the solved batch.
+    pub fn result(&self, l: usize) -> FixedResult {
+        let c = &self.cells[self.root as usize];
+        let opt = |x: i64| fin(x).then_some(x);
+        if self.n == 0 {
+            return FixedResult {
+                n: 0,
+                log_z: None,
+                map: None,
+                count: 0,
+                overflows: self.ovf[l],
+            };
+        }
+        FixedResult {
+            n: self.n,
+            log_z: opt(c.log_z[l]),
+            map: opt(c.map[l]),
+            count: c.count[l],
+            overflows: self.ovf[l],
+        }
+    }
+
+    /// Copies lane `l` of the solved batch into `to`, which then answers every question
+    /// ([`FixedTrellis::map_tree`], [`FixedTrellis::cell`], features…) as if it had solved
+    /// that jet itself.
+    pub fn export(&self, l: usize, to: &mut FixedTrellis) {
+        let opt = |x: i64| fin(x).then_some(x);
+        for s in 0..=self.root as usize {
+            let c = &self.cells[s];
+            to.cells[s] = FxCell {
+                t: c.t[l],
+                sqrt_t: c.sqrt_t[l],
+                ln_t: opt(c.ln_t[l]),
+                map: opt(c.map[l]),
+                log_z: opt(c.log_z[l]),
+                count: c.count[l],
+                best: c.best[l],
+            };
+        }
+        to.n = self.n;
+        to.root = self.root;
+        to.slot = self.slot[l];
+        to.ovf = self.ovf[l];
+    }
+}
+
+impl Recurrence for LaneTrellis<'_> {
+    type Acc = LaneAcc;
+
+    #[inline]
+    fn begin(&self, s: Mask) -> LaneAcc {
+        let c = &self.cells[s as usize];
+        let active = core::array::from_fn(|l| c.t[l] >= self.tab.t_cut_raw && c.t[l] != 0);
+        LaneAcc {
+            active,
+            active_bits: (0..LANES).fold(0, |m, l| m | (active[l] as u8) << l),
+            root: s == self.root,
+            ln_p: core::array::from_fn(|l| val(c.ln_t[l])),
+            sqrt_p: c.sqrt_t,
+            map: [NEG; LANES],
+            best: [0; LANES],
+            count: [0; LANES],
+            z: [[NEG; LANES]; LEVELS],
+            occupied: 0,
+            ovf: [[0; LANES]; Stage::ALL.len()],
+        }
+    }
+
+    #[inline]
+    fn skip(&self, acc: &LaneAcc) -> bool {
+        acc.active_bits == 0
+    }
+
+    #[inline]
+    fn split(&self, acc: &mut LaneAcc, _s: Mask, a: Mask, b: Mask, _index: u32) {
+        // SAFETY: `new` requires the caller to have checked that the CPU has AVX-512.
+        unsafe { avx512::split(self, acc, a, b) }
+    }
+
+    #[inline]
+    fn fold_splits(&self, acc: &mut LaneAcc, s: Mask) {
+        // SAFETY: as in `split`.
+        unsafe { avx512::fold(self, acc, s) }
+    }
+
+    fn store(&mut self, s: Mask, mut acc: LaneAcc) {
+        // SAFETY: as in `split`.
+        let z = unsafe { avx512::finish_z(self.tab, &mut acc) };
+        let c = &mut self.cells[s as usize];
+        for (l, &zl) in z.iter().enumerate() {
+            let on = acc.active[l];
+            c.map[l] = if on { acc.map[l] } else { NEG };
+            c.log_z[l] = if on { zl } else { NEG };
+            c.count[l] = if on { acc.count[l] } else { 0 };
+            c.best[l] = if on { acc.best[l] } else { 0 };
+            let events = core::array::from_fn(|k| acc.ovf[k][l].min(u32::MAX as u64) as u32);
+            self.ovf[l].merge(&Overflows(events));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::fixed::Design;
+    use rand::{Rng, SeedableRng};
+    use std::boxed::Box;
+    use std::vec;
+    use std::vec::Vec;
+
+    /// A jet with `n` valid slots among the design's, drawn from one of several families:
+    /// collimated, wide, extreme pT, identical constituents, zero pT, extreme angles.
+    fn jet(rng: &mut rand_chacha::ChaCha8Rng, d: &Design, n: usize) -> FixedJet {
+        let slots = d.max_leaves as usize;
+        let mut j = FixedJet::default();
+        while (j.valid.count_ones() as usize) < n {
+            j.valid |= 1 << rng.random_range(0..slots);
+        }
+        // Slots beyond the design are ignored by the model whatever their valid bit.
+        j.valid |= rng.random_range(0..4u32) << slots;
+        let pt_max = (1u32 << d.input.pt_bits) - 1;
+        let eta_min = -(1i32 << (d.input.eta_bits - 1));
+        let phi_min = -(1i32 << (d.input.phi_bits - 1));
+        let family = rng.random_range(0..6);
+        let (e0, p0) = (rng.random_range(-400..400), rng.random_range(-600..600));
+        for k in 0..slots {
+            let (pt, eta, phi) = match family {
+                0 => (
+                    rng.random_range(8..1600),
+                    e0 + rng.random_range(-60..60),
+                    p0 + rng.random_range(-60..60),
+                ),
+                1 => (
+                    rng.random_range(1..4000),
+                    rng.random_range(eta_min..-eta_min),
+                    rng.random_range(phi_min..-phi_min),
+                ),
+                2 => (
+                    pt_max - rng.random_range(0..3),
+                    e0 + rng.random_range(-300..300),
+                    p0 + rng.random_range(-300..300),
+                ),
+                3 => (400, 5, -7),
+                4 => (
+                    [0, 0, 1, 400][rng.random_range(0..4)],
+                    e0 + rng.random_range(-3..3),
+                    p0,
+                ),
+                _ => (
+                    [1, pt_max][rng.random_range(0..2)],
+                    [eta_min, -eta_min - 1, 0][rng.random_range(0..3)],
+                    [phi_min, -phi_min - 1, 0][rng.random_range(0..3)],
+                ),
+            };
+            j.pt[k] = pt;
+            j.eta[k] = eta;
+            j.phi[k] = phi;
+        }
+        j
+    }
+
+    /// Every lane equals the scalar model: results, overflow counts, every cell, the slots.
+    fn check(d: &Design, batches: usize, seed: u64) {
+        let tab = Box::new(Tables::new(d).unwrap());
+        let size = 1 << d.max_leaves;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut lane_cells = vec![LaneCell::default(); size];
+        let mut cells = vec![FxCell::default(); size];
+        let mut mine = vec![FxCell::default(); size];
+        let mut ovf = 0;
+        // SAFETY: the callers checked the CPU.
+        let mut lanes = unsafe { LaneTrellis::new(&tab, &mut lane_cells) }.unwrap();
+        {
+            for batch in 0..batches {
+                let n = batch % (d.max_leaves as usize + 1);
+                let jets: Vec<FixedJet> = (0..LANES).map(|_| jet(&mut rng, d, n)).collect();
+                let got = lanes.solve(core::array::from_fn(|l| &jets[l])).unwrap();
+                for (l, j) in jets.iter().enumerate() {
+                    let mut m = FixedTrellis::new(&tab, &mut cells).unwrap();
+                    let want = m.solve(j);
+                    assert_eq!(got[l], want, "batch {batch} lane {l}: {j:?}");
+                    ovf += want.overflows.total();
+                    let mut e = FixedTrellis::new(&tab, &mut mine).unwrap();
+                    lanes.export(l, &mut e);
+                    assert_eq!(e.result(), want);
+                    for k in 0..n {
+                        assert_eq!(e.slot(k), m.slot(k));
+                    }
+                    for s in 0..=mask::full(n) {
+                        assert_eq!(e.cell(s), m.cell(s), "batch {batch} lane {l} s {s}");
+                    }
+                }
+            }
+        }
+        assert!(
+            ovf > 0,
+            "the jets never saturated anything: edge cases are missing"
+        );
+    }
+
+    /// Whether the CPU runs the lane model; says so when it does not.
+    fn cpu() -> bool {
+        let ok = crate::lane_model_available!();
+        if !ok {
+            std::eprintln!("this CPU has no AVX-512: the lane model cannot run here");
+        }
+        ok
+    }
+
+    #[test]
+    fn lanes_equal_the_scalar_model() {
+        if cpu() {
+            check(&Design::default(), 180, 1);
+        }
+    }
+
+    #[test]
+    fn lanes_equal_the_scalar_model_on_narrow_formats() {
+        let mut d = Design {
+            max_leaves: 6,
+            lambda_root: 3.0,
+            ..Design::default()
+        };
+        d.internal.t_bits = 24;
+        d.internal.score_bits = d.internal.log_frac + 8;
+        d.internal.count_bits = 5;
+        d.luts.ln_interp_bits = 0;
+        if cpu() {
+            check(&d, 280, 2);
+        }
+    }
+
+    #[test]
+    fn lanes_equal_the_scalar_model_with_wide_counts() {
+        let mut d = Design {
+            max_leaves: 9,
+            ..Design::default()
+        };
+        d.internal.count_bits = 40;
+        if cpu() {
+            check(&d, 40, 3);
+        }
+    }
+
+    #[test]
+    fn mixed_leaf_counts_are_refused() {
+        if !cpu() {
+            return;
+        }
+        let d = Design::default();
+        let tab = Box::new(Tables::new(&d).unwrap());
+        let mut cells = vec![LaneCell::default(); 256];
+        // SAFETY: checked above.
+        let mut lanes = unsafe { LaneTrellis::new(&tab, &mut cells) }.unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let a = jet(&mut rng, &d, 5);
+        let b = jet(&mut rng, &d, 4);
+        let mut jets = [&a; LANES];
+        jets[6] = &b;
+        let e = lanes.solve(jets).unwrap_err();
+        assert_eq!((e.first, e.lane, e.n), (5, 6, 4));
+        let mut short = vec![LaneCell::default(); 255];
+        // SAFETY: checked above.
+        assert!(unsafe { LaneTrellis::new(&tab, &mut short) }.is_err());
+    }
+}
