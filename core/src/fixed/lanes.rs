@@ -13,11 +13,9 @@
 
 use super::design::MAX_FIXED_LEAVES;
 use super::input::FixedJet;
-use super::model::{
-    load_terms, BufferTooSmall, FixedResult, FixedTrellis, FxCell, SubsetTerms, LEVELS,
-};
+use super::model::{load_terms, FixedResult, FixedTrellis, FxCell, SubsetTerms, LEVELS};
 use super::tables::Tables;
-use super::units::{LogVal, Overflows, Stage};
+use super::units::{Overflows, Stage};
 use crate::mask::{self, Mask};
 use crate::recurrence::{self, Recurrence};
 
@@ -52,6 +50,37 @@ pub struct LaneCell {
     log_z: [i64; LANES],
     count: [u64; LANES],
     best: [Mask; LANES],
+}
+
+/// Why [`LaneTrellis::new`] cannot run a design.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneError {
+    /// The work buffer holds fewer than `2^max_leaves` cells.
+    BufferTooSmall {
+        /// Cells needed.
+        needed: usize,
+    },
+    /// Two neighbouring entries of an interpolated table differ by 2^31 or more (or the table
+    /// interpolates over 2^31 positions): the interpolation's signed 32 × 32 product would not
+    /// be exact. No table of a valid design comes near this.
+    TableStep {
+        /// The table.
+        table: &'static str,
+    },
+}
+
+impl core::fmt::Display for LaneError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            LaneError::BufferTooSmall { needed } => {
+                write!(f, "work buffer too small: {needed} cells needed")
+            }
+            LaneError::TableStep { table } => write!(
+                f,
+                "the {table} table has neighbouring entries 2^31 apart: the lane model cannot interpolate it"
+            ),
+        }
+    }
 }
 
 /// Why [`LaneTrellis::solve`] refused a set of jets.
@@ -121,13 +150,12 @@ impl SubsetTerms for Lane<'_> {
         self.cells[s as usize].t[self.lane]
     }
 
+    /// √t and ln t come later, for all lanes at once ([`avx512::subset_terms`]).
     #[inline(always)]
-    fn put(&mut self, s: Mask, t: u64, sqrt_t: u64, ln_t: LogVal) {
+    fn put(&mut self, s: Mask, t: u64) {
         let single = s.count_ones() == 1;
         let (c, l) = (&mut self.cells[s as usize], self.lane);
         c.t[l] = t;
-        c.sqrt_t[l] = sqrt_t;
-        c.ln_t[l] = ln_t.unwrap_or(NEG);
         c.map[l] = if single { 0 } else { NEG };
         c.log_z[l] = if single { 0 } else { NEG };
         c.count[l] = single as u64;
@@ -161,10 +189,24 @@ impl<'a> LaneTrellis<'a> {
     ///
     /// # Safety
     /// The CPU must have AVX-512 F, DQ, CD, VL and BW ([`crate::lane_model_available`]).
-    pub unsafe fn new(tab: &'a Tables, cells: &'a mut [LaneCell]) -> Result<Self, BufferTooSmall> {
+    pub unsafe fn new(tab: &'a Tables, cells: &'a mut [LaneCell]) -> Result<Self, LaneError> {
         let needed = Self::cells_needed(tab.design.max_leaves);
         if cells.len() < needed {
-            return Err(BufferTooSmall { needed });
+            return Err(LaneError::BufferTooSmall { needed });
+        }
+        let luts = [
+            ("ln", &tab.ln),
+            ("corr", &tab.corr),
+            ("exp", &tab.inner.exp),
+            ("leaf", &tab.inner.leaf),
+            ("exp (root)", &tab.root.exp),
+            ("leaf (root)", &tab.root.leaf),
+        ];
+        for (table, lut) in luts {
+            let fits = |w: &[i32]| i32::try_from(w[1] as i64 - w[0] as i64).is_ok();
+            if lut.step_log2 > 31 || !lut.entries().windows(2).all(fits) {
+                return Err(LaneError::TableStep { table });
+            }
         }
         Ok(LaneTrellis {
             tab,
@@ -202,6 +244,8 @@ impl<'a> LaneTrellis<'a> {
         }
         self.n = first;
         self.root = mask::full(first);
+        // SAFETY: `new` requires the caller to have checked that the CPU has AVX-512.
+        unsafe { avx512::subset_terms(self.tab, &mut self.cells[..=self.root as usize]) };
         recurrence::run(self, first);
         Ok(core::array::from_fn(|l| self.result(l)))
     }
@@ -452,7 +496,7 @@ mod tests {
     }
 
     #[test]
-    fn mixed_leaf_counts_are_refused() {
+    fn bad_batches_and_designs_are_refused() {
         if !cpu() {
             return;
         }
@@ -470,6 +514,22 @@ mod tests {
         assert_eq!((e.first, e.lane, e.n), (5, 6, 4));
         let mut short = vec![LaneCell::default(); 255];
         // SAFETY: checked above.
-        assert!(unsafe { LaneTrellis::new(&tab, &mut short) }.is_err());
+        let e = unsafe { LaneTrellis::new(&tab, &mut short) }.err();
+        assert_eq!(e, Some(LaneError::BufferTooSmall { needed: 256 }));
+        let mut steep = Box::new(Tables::new(&d).unwrap());
+        steep.root.leaf.vals[7] = i32::MIN;
+        steep.root.leaf.vals[8] = 1;
+        // SAFETY: checked above.
+        let e = unsafe { LaneTrellis::new(&steep, &mut short) }.err();
+        assert_eq!(e, Some(LaneError::BufferTooSmall { needed: 256 }));
+        let mut cells = vec![LaneCell::default(); 256];
+        // SAFETY: checked above.
+        let e = unsafe { LaneTrellis::new(&steep, &mut cells) }.err();
+        assert_eq!(
+            e,
+            Some(LaneError::TableStep {
+                table: "leaf (root)"
+            })
+        );
     }
 }

@@ -101,26 +101,31 @@ fn round_shift_u128(x: u128, s: u32) -> u128 {
 pub(super) trait SubsetTerms {
     /// t of subset `s`, stored earlier.
     fn t(&self, s: Mask) -> u64;
-    /// Stores the terms of `s` and starts its recursion values (a single leaf: MAP = log Z = 0,
-    /// one tree; anything else: −∞, no tree).
-    fn put(&mut self, s: Mask, t: u64, sqrt_t: u64, ln_t: LogVal);
+    /// Stores t of `s`, with √t = `isqrt(t << sqrt_shift)` and ln t (here or later), and starts
+    /// its recursion values (a single leaf: MAP = log Z = 0, one tree; anything else: −∞, no
+    /// tree).
+    fn put(&mut self, s: Mask, t: u64);
 }
 
-struct Cells<'c>(&'c mut [FxCell]);
+struct Cells<'c> {
+    tab: &'c Tables,
+    cells: &'c mut [FxCell],
+}
 
 impl SubsetTerms for Cells<'_> {
     #[inline(always)]
     fn t(&self, s: Mask) -> u64 {
-        self.0[s as usize].t
+        self.cells[s as usize].t
     }
 
     #[inline(always)]
-    fn put(&mut self, s: Mask, t: u64, sqrt_t: u64, ln_t: LogVal) {
+    fn put(&mut self, s: Mask, t: u64) {
         let single = s.count_ones() == 1;
-        self.0[s as usize] = FxCell {
+        let tab = self.tab;
+        self.cells[s as usize] = FxCell {
             t,
-            sqrt_t,
-            ln_t,
+            sqrt_t: (t << tab.sqrt_shift).isqrt(),
+            ln_t: tab.ln(t, tab.design.internal.t_frac),
             map: single.then_some(0),
             log_z: single.then_some(0),
             count: single as u64,
@@ -175,7 +180,7 @@ pub(super) fn load_terms(tab: &Tables, jet: &FixedJet, out: &mut impl SubsetTerm
     }
     // Stage 2: t(S) = t(S ∖ h) + Σ_{j ∈ S ∖ h} s_hj with h the highest leaf of S, exact, then
     // saturated (all terms are ≥ 0, so the clamp of the exact sum is order-independent).
-    out.put(0, 0, 0, None);
+    out.put(0, 0);
     for s in 1..=mask::full(n) {
         let h = 31 - s.leading_zeros() as usize;
         let rest = s ^ (1 << h);
@@ -198,12 +203,7 @@ pub(super) fn load_terms(tab: &Tables, jet: &FixedJet, out: &mut impl SubsetTerm
         } else {
             t
         };
-        out.put(
-            s,
-            t,
-            (t << tab.sqrt_shift).isqrt(),
-            tab.ln(t, d.internal.t_frac),
-        );
+        out.put(s, t);
     }
     Compacted { n, slot, ovf }
 }
@@ -259,7 +259,14 @@ impl<'a> FixedTrellis<'a> {
     /// `0 .. n`). Stage 1: pair invariants. Stage 2: subset t, √t, ln t. Leaves get MAP = log Z =
     /// 0 and count 1.
     pub fn load(&mut self, jet: &FixedJet) {
-        let c = load_terms(self.tab, jet, &mut Cells(self.cells));
+        let c = load_terms(
+            self.tab,
+            jet,
+            &mut Cells {
+                tab: self.tab,
+                cells: self.cells,
+            },
+        );
         self.n = c.n;
         self.root = mask::full(c.n);
         self.slot = c.slot;

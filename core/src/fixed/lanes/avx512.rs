@@ -94,7 +94,7 @@ unsafe fn read(lut: &Lut, d: V) -> V {
     let r = _mm512_and_si512(d, splat((1 << s) - 1));
     _mm512_add_epi64(
         y0,
-        round_shift(_mm512_mullo_epi64(_mm512_sub_epi64(y1, y0), r), s),
+        round_shift(_mm512_mul_epi32(_mm512_sub_epi64(y1, y0), r), s),
     )
 }
 
@@ -120,7 +120,11 @@ unsafe fn ln(tab: &Tables, x: V, frac: u32) -> V {
     );
     let g = tab.design.internal.log_frac;
     let e = round_shift(
-        _mm512_mullo_epi64(_mm512_sub_epi64(p, splat(frac as i64)), splat(tab.ln2)),
+        // (p − frac) · ln2 as an unsigned 32 × 32 product: p − frac + 64 ≥ 0, ln2 < 2^32.
+        _mm512_sub_epi64(
+            _mm512_mul_epu32(_mm512_add_epi64(p, splat(64 - frac as i64)), splat(tab.ln2)),
+            splat(64 * tab.ln2),
+        ),
         LN2_FRAC - g,
     );
     let v = _mm512_add_epi64(e, read(&tab.ln, m));
@@ -132,7 +136,8 @@ unsafe fn ratio(tab: &Tables, lt: &LambdaTables, u: V) -> (V, K) {
     let g = tab.design.internal.log_frac;
     let lim = 64i64 << g;
     let uc = _mm512_max_epi64(_mm512_min_epi64(u, splat(lim)), splat(-lim));
-    let v = round_shift(_mm512_mullo_epi64(uc, splat(tab.log2e)), LOG2E_FRAC);
+    // |uc| ≤ 2^26 and log2e < 2^31: a signed 32 × 32 product.
+    let v = round_shift(_mm512_mul_epi32(uc, splat(tab.log2e)), LOG2E_FRAC);
     let k = _mm512_srav_epi64(v, splat(g as i64));
     let f = _mm512_sub_epi64(v, _mm512_sllv_epi64(k, splat(g as i64)));
     let y = read(&lt.exp, f);
@@ -201,8 +206,7 @@ unsafe fn max_star(tab: &Tables, a: V, b: V) -> (V, K) {
     (sel(!fa, b, sel(!fb, a, r)), o & fa & fb)
 }
 
-/// The values of one split on every lane, before they are folded into the accumulator:
-/// pure, so that two splits can be evaluated side by side.
+/// The values of one split on every lane, before they are folded into the accumulator.
 #[inline(always)]
 unsafe fn eval<const A_LEAF: bool, const B_LEAF: bool>(
     tr: &LaneTrellis,
@@ -235,7 +239,8 @@ unsafe fn eval<const A_LEAF: bool, const B_LEAF: bool>(
         r.sqrt_p,
         mx_sqrt,
     );
-    let sq = _mm512_mullo_epi64(dd, dd);
+    // √t < 2^32 (the design's `t_bits + 2 sqrt_frac − t_frac ≤ 64`).
+    let sq = _mm512_mul_epu32(dd, dd);
     let tp2 = match tab.sqrt_shift {
         0 => sq,
         s => _mm512_add_epi64(
@@ -302,7 +307,7 @@ unsafe fn take(tr: &LaneTrellis, r: &mut Regs, acc: &mut LaneAcc, b: Mask, e: Ev
     let (ca, cb) = (&tr.cells[e.a as usize], &tr.cells[b as usize]);
     if tr.narrow_count {
         let c = _mm512_add_epi64(
-            _mm512_mullo_epi64(load_u(&ca.count), load_u(&cb.count)),
+            _mm512_mul_epu32(load_u(&ca.count), load_u(&cb.count)),
             r.count,
         );
         let max = splat(tab.count_max as i64);
@@ -359,37 +364,36 @@ unsafe fn eval_any(tr: &LaneTrellis, r: &Regs, root: bool, a: Mask, b: Mask) -> 
 #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
 pub(super) unsafe fn fold(tr: &LaneTrellis, acc: &mut LaneAcc, s: Mask) {
     let mut r = Regs::load(acc);
-    // Two splits of two inner children are evaluated side by side (one dependency chain
-    // is too long to fill the core); a split held back is taken before the next one.
-    let root = acc.root;
-    let mut held: Option<Mask> = None;
     for a in mask::splits(s) {
-        let b = s ^ a;
-        let inner = a.count_ones() > 1 && b.count_ones() > 1;
-        match held {
-            Some(h) if inner => {
-                let x = eval::<false, false>(tr, &r, root, h, s ^ h);
-                let y = eval::<false, false>(tr, &r, root, a, b);
-                take(tr, &mut r, acc, s ^ h, x);
-                take(tr, &mut r, acc, b, y);
-                held = None;
-            }
-            None if inner => held = Some(a),
-            _ => {
-                if let Some(h) = held.take() {
-                    let x = eval::<false, false>(tr, &r, root, h, s ^ h);
-                    take(tr, &mut r, acc, s ^ h, x);
-                }
-                let x = eval_any(tr, &r, root, a, b);
-                take(tr, &mut r, acc, b, x);
-            }
-        }
-    }
-    if let Some(h) = held {
-        let x = eval::<false, false>(tr, &r, root, h, s ^ h);
-        take(tr, &mut r, acc, s ^ h, x);
+        let e = eval_any(tr, &r, acc.root, a, s ^ a);
+        take(tr, &mut r, acc, s ^ a, e);
     }
     r.store(acc);
+}
+
+/// Stage 2's √t = `isqrt(t << sqrt_shift)` (digit by digit, exact) and ln t of every cell, from
+/// the t that stages 0–2 stored in each lane.
+#[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
+pub(super) unsafe fn subset_terms(tab: &Tables, cells: &mut [LaneCell]) {
+    let sh = tab.sqrt_shift;
+    // t << sqrt_shift < 2^bits: start at the largest power of four below that.
+    let bits = tab.design.internal.t_bits + sh;
+    let k = (bits - 1) / 2;
+    for c in cells {
+        let t = load_u(&c.t);
+        let mut op = _mm512_sllv_epi64(t, splat(sh as i64));
+        let mut res = _mm512_setzero_si512();
+        for i in (0..=k).rev() {
+            let one = splat(1 << (2 * i));
+            let trial = _mm512_add_epi64(res, one);
+            let take = _mm512_cmpge_epu64_mask(op, trial);
+            op = _mm512_mask_sub_epi64(op, take, op, trial);
+            res = _mm512_srli_epi64(res, 1);
+            res = _mm512_mask_add_epi64(res, take, res, one);
+        }
+        store_u(&mut c.sqrt_t, res);
+        store_i(&mut c.ln_t, ln(tab, t, tab.design.internal.t_frac));
+    }
 }
 
 /// One split `a | b`.
