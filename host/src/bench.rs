@@ -1,25 +1,41 @@
 //! `jettrellis bench`: time per jet and per split evaluation of the exact trellis, for N = 4 … max,
-//! on synthetic collimated jets, on one core and on all cores.
+//! on synthetic collimated jets, on one core and on all cores; with `--golden`, the throughput of
+//! the fixed-point golden model (scalar, and eight jets at once where the CPU has AVX-512).
 
 use crate::cluster::{drive_parallel, use_best_simd};
-use anyhow::Result;
+use anyhow::{anyhow, Result};
+use jettrellis_core::fixed::{
+    quantize_jet, Design, FixedJet, FixedTrellis, FxCell, LaneCell, LaneTrellis, Tables, LANES,
+    MAX_FIXED_LEAVES,
+};
 use jettrellis_core::mask::total_splits;
 use jettrellis_core::trellis::{Cell, GinkgoTrellis};
 use jettrellis_core::{GinkgoParams, Momentum};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Arguments of `jettrellis bench`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  jettrellis bench --max-leaves 16 --json")]
+#[command(
+    after_help = "Examples:\n  jettrellis bench --max-leaves 16 --json\n  jettrellis bench --golden --max-leaves 8"
+)]
 pub struct Args {
     /// Smallest number of leaves.
     #[arg(long, default_value_t = 4)]
     pub min_leaves: usize,
-    /// Largest number of leaves.
-    #[arg(long, default_value_t = 16)]
-    pub max_leaves: usize,
+    /// Largest number of leaves (default 16; 8 with --golden).
+    #[arg(long)]
+    pub max_leaves: Option<usize>,
+    /// Measure the fixed-point golden model instead of the float trellis: jets per second on
+    /// one core, scalar and (with AVX-512) eight jets at once, at `max_leaves` = N.
+    #[arg(long)]
+    pub golden: bool,
+    /// With --golden: the design whose formats and tables are used (default: the built-in
+    /// default design, the values of configs/default.toml); `max_leaves` is set to each N.
+    #[arg(long, requires = "golden")]
+    pub design: Option<PathBuf>,
     /// Wall time to spend per point (seconds); at least three runs are made.
     #[arg(long, default_value_t = 1.0)]
     pub seconds: f64,
@@ -76,7 +92,10 @@ pub fn synthetic_jet(n: usize, seed: u64) -> Vec<Momentum> {
         .collect()
 }
 
+/// Times `f` (after one untimed run that warms caches and buffers): at least three runs, more
+/// while `budget` seconds last. Sorted.
 fn time_runs(budget: f64, mut f: impl FnMut()) -> Vec<f64> {
+    f();
     let start = Instant::now();
     let mut v = Vec::new();
     while v.len() < 3 || (start.elapsed() < Duration::from_secs_f64(budget) && v.len() < 10_000) {
@@ -124,18 +143,134 @@ pub fn measure(n: usize, seconds: f64) -> Row {
     }
 }
 
+/// One row of `bench --golden`.
+#[derive(Clone, Debug, Serialize)]
+pub struct GoldenRow {
+    /// Leaves (the design's `max_leaves`, every jet with all of them valid).
+    pub leaves: usize,
+    /// Split evaluations per jet.
+    pub splits: u64,
+    /// Jets per run.
+    pub jets: usize,
+    /// Runs of each model.
+    pub runs: usize,
+    /// Scalar model (`FixedTrellis`), jets per second on one core: min, median, max.
+    pub scalar_jets_per_s: [f64; 3],
+    /// Lane model (`LaneTrellis`, AVX-512), jets per second on one core; absent without AVX-512.
+    pub lanes_jets_per_s: Option<[f64; 3]>,
+}
+
+/// Jets per second from sorted run times of `jets` jets: min, median, max.
+fn rates(jets: usize, v: &[f64]) -> [f64; 3] {
+    let [fast, med, slow] = summary(v);
+    [jets as f64 / slow, jets as f64 / med, jets as f64 / fast]
+}
+
+/// Measures the golden model at `n` leaves on 256 quantized synthetic jets.
+pub fn measure_golden(design: &Design, n: usize, seconds: f64) -> Result<GoldenRow> {
+    let mut d = design.clone();
+    d.max_leaves = n as u32;
+    d.validate().map_err(|e| anyhow!("{e}"))?;
+    let tab = Box::new(Tables::new(&d).map_err(|e| anyhow!("{e}"))?);
+    let jets: Vec<FixedJet> = (0..256u64)
+        .map(|seed| {
+            let q = quantize_jet(&synthetic_jet(n, 1000 + seed), &d).expect("finite jet");
+            anyhow::ensure!(q.n == n, "a synthetic jet lost a leaf in quantization");
+            Ok(q.jet)
+        })
+        .collect::<Result<_>>()?;
+    let mut cells = vec![FxCell::default(); FixedTrellis::cells_needed(d.max_leaves)];
+    let mut m = FixedTrellis::new(&tab, &mut cells).map_err(|e| anyhow!("{e}"))?;
+    let scalar = time_runs(seconds, || {
+        for j in &jets {
+            std::hint::black_box(m.solve(j));
+        }
+    });
+    let lanes = if jettrellis_core::lane_model_available!() {
+        let mut cells = vec![LaneCell::default(); LaneTrellis::cells_needed(d.max_leaves)];
+        // SAFETY: the CPU was checked above.
+        let mut m = unsafe { LaneTrellis::new(&tab, &mut cells) }.map_err(|e| anyhow!("{e}"))?;
+        let v = time_runs(seconds, || {
+            for batch in jets.chunks_exact(LANES) {
+                let r = m.solve(std::array::from_fn(|l| &batch[l]));
+                std::hint::black_box(r.expect("every jet has n leaves"));
+            }
+        });
+        Some(rates(jets.len(), &v))
+    } else {
+        None
+    };
+    Ok(GoldenRow {
+        leaves: n,
+        splits: total_splits(n as u32),
+        jets: jets.len(),
+        runs: scalar.len(),
+        scalar_jets_per_s: rates(jets.len(), &scalar),
+        lanes_jets_per_s: lanes,
+    })
+}
+
+fn run_golden(args: &Args, max: usize) -> Result<()> {
+    anyhow::ensure!(
+        args.min_leaves >= 2 && args.min_leaves <= max && max <= MAX_FIXED_LEAVES,
+        "--min-leaves/--max-leaves must satisfy 2 <= min <= max <= {MAX_FIXED_LEAVES} with --golden"
+    );
+    let design = match &args.design {
+        Some(p) => crate::design::read(p)?,
+        None => Design::default(),
+    };
+    let pb = crate::io::progress((max - args.min_leaves + 1) as u64, "bench --golden");
+    let mut rows = Vec::new();
+    for n in args.min_leaves..=max {
+        rows.push(measure_golden(&design, n, args.seconds)?);
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:>3} {:>7} {:>30} {:>30}",
+        "N", "splits", "scalar jets/s min/med/max", "AVX-512 lanes jets/s min/med/max"
+    );
+    let fmt = |r: &[f64; 3]| format!("{:.0} / {:.0} / {:.0}", r[0], r[1], r[2]);
+    for r in &rows {
+        let lanes = r
+            .lanes_jets_per_s
+            .as_ref()
+            .map_or("no AVX-512 on this CPU".to_string(), fmt);
+        println!(
+            "{:>3} {:>7} {:>30} {:>30}",
+            r.leaves,
+            r.splits,
+            fmt(&r.scalar_jets_per_s),
+            lanes
+        );
+    }
+    println!(
+        "one core; {} jets per run",
+        rows.first().map_or(0, |r| r.jets)
+    );
+    Ok(())
+}
+
 /// Runs `jettrellis bench`.
 pub fn run(args: &Args) -> Result<()> {
+    if args.golden {
+        return run_golden(args, args.max_leaves.unwrap_or(8));
+    }
+    let max = args.max_leaves.unwrap_or(16);
     anyhow::ensure!(
-        (2..=jettrellis_core::trellis::MAX_LEAVES).contains(&args.max_leaves)
+        (2..=jettrellis_core::trellis::MAX_LEAVES).contains(&max)
             && args.min_leaves >= 2
-            && args.min_leaves <= args.max_leaves,
+            && args.min_leaves <= max,
         "--min-leaves/--max-leaves must satisfy 2 <= min <= max <= {}",
         jettrellis_core::trellis::MAX_LEAVES
     );
-    let pb = crate::io::progress((args.max_leaves - args.min_leaves + 1) as u64, "bench");
+    let pb = crate::io::progress((max - args.min_leaves + 1) as u64, "bench");
     let mut rows = Vec::new();
-    for n in args.min_leaves..=args.max_leaves {
+    for n in args.min_leaves..=max {
         rows.push(measure(n, args.seconds));
         pb.inc(1);
     }

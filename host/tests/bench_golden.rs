@@ -1,0 +1,68 @@
+//! `jettrellis bench --golden`: the golden model's throughput rows, and its argument errors.
+
+use std::process::Command;
+
+fn jettrellis() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_jettrellis"))
+}
+
+#[test]
+fn golden_rows_have_rates_for_every_n() {
+    let out = jettrellis()
+        .args([
+            "bench",
+            "--golden",
+            "--min-leaves",
+            "3",
+            "--max-leaves",
+            "4",
+        ])
+        .args(["--seconds", "0", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let lanes_expected = jettrellis_core::lane_model_available!();
+    for (row, (n, splits)) in rows.iter().zip([(3, 6), (4, 25)]) {
+        assert_eq!(row["leaves"], n);
+        assert_eq!(row["splits"], splits);
+        assert_eq!(row["jets"], 256);
+        assert!(row["runs"].as_u64().unwrap() >= 3);
+        let mut models = vec![&row["scalar_jets_per_s"]];
+        if lanes_expected {
+            models.push(&row["lanes_jets_per_s"]);
+        } else {
+            assert!(row["lanes_jets_per_s"].is_null());
+        }
+        for m in models {
+            let r: Vec<f64> = m
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            assert!(0.0 < r[0] && r[0] <= r[1] && r[1] <= r[2], "{row}");
+        }
+    }
+}
+
+#[test]
+fn golden_arguments_are_checked() {
+    let run = |args: &[&str]| {
+        let out = jettrellis().arg("bench").args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = run(&["--golden", "--max-leaves", "13"]);
+    assert!(e.contains("<= 12 with --golden"), "{e}");
+    let e = run(&["--design", "configs/default.toml"]);
+    assert!(e.contains("--golden"), "{e}");
+    let e = run(&["--golden", "--design", "no/such/design.toml"]);
+    assert!(e.contains("no/such/design.toml"), "{e}");
+}
