@@ -168,7 +168,7 @@ fn rates(jets: usize, v: &[f64]) -> [f64; 3] {
 
 /// Measures the golden model at `n` leaves on 256 quantized synthetic jets.
 pub fn measure_golden(design: &Design, n: usize, seconds: f64) -> Result<GoldenRow> {
-    let mut d = design.clone();
+    let mut d = *design;
     d.max_leaves = n as u32;
     d.validate().map_err(|e| anyhow!("{e}"))?;
     let tab = Box::new(Tables::new(&d).map_err(|e| anyhow!("{e}"))?);
