@@ -210,6 +210,25 @@ pub fn measure_golden(design: &Design, n: usize, seconds: f64) -> Result<GoldenR
     })
 }
 
+/// One row per N = min..=max, with a progress bar.
+fn sweep<R>(
+    min: usize,
+    max: usize,
+    what: &str,
+    mut row: impl FnMut(usize) -> Result<R>,
+) -> Result<Vec<R>> {
+    let pb = crate::io::progress((max - min + 1) as u64, what);
+    let rows = (min..=max)
+        .map(|n| {
+            let r = row(n);
+            pb.inc(1);
+            r
+        })
+        .collect();
+    pb.finish_and_clear();
+    rows
+}
+
 fn run_golden(args: &Args, max: usize) -> Result<()> {
     anyhow::ensure!(
         args.min_leaves >= 2 && args.min_leaves <= max && max <= MAX_FIXED_LEAVES,
@@ -219,13 +238,9 @@ fn run_golden(args: &Args, max: usize) -> Result<()> {
         Some(p) => crate::design::read(p)?,
         None => Design::default(),
     };
-    let pb = crate::io::progress((max - args.min_leaves + 1) as u64, "bench --golden");
-    let mut rows = Vec::new();
-    for n in args.min_leaves..=max {
-        rows.push(measure_golden(&design, n, args.seconds)?);
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
+    let rows = sweep(args.min_leaves, max, "bench --golden", |n| {
+        measure_golden(&design, n, args.seconds)
+    })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
@@ -268,13 +283,9 @@ pub fn run(args: &Args) -> Result<()> {
         "--min-leaves/--max-leaves must satisfy 2 <= min <= max <= {}",
         jettrellis_core::trellis::MAX_LEAVES
     );
-    let pb = crate::io::progress((max - args.min_leaves + 1) as u64, "bench");
-    let mut rows = Vec::new();
-    for n in args.min_leaves..=max {
-        rows.push(measure(n, args.seconds));
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
+    let rows = sweep(args.min_leaves, max, "bench", |n| {
+        Ok(measure(n, args.seconds))
+    })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());

@@ -255,13 +255,7 @@ impl<'a> LaneTrellis<'a> {
         let c = &self.cells[self.root as usize];
         let opt = |x: i64| fin(x).then_some(x);
         if self.n == 0 {
-            return FixedResult {
-                n: 0,
-                log_z: None,
-                map: None,
-                count: 0,
-                overflows: self.ovf[l],
-            };
+            return FixedResult::empty(self.ovf[l]);
         }
         FixedResult {
             n: self.n,

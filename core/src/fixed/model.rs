@@ -64,6 +64,19 @@ pub struct FixedResult {
     pub overflows: Overflows,
 }
 
+impl FixedResult {
+    /// The result of a jet without valid leaves.
+    pub(super) fn empty(overflows: Overflows) -> Self {
+        FixedResult {
+            n: 0,
+            log_z: None,
+            map: None,
+            count: 0,
+            overflows,
+        }
+    }
+}
+
 /// Why the model cannot run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BufferTooSmall {
@@ -284,13 +297,7 @@ impl<'a> FixedTrellis<'a> {
     /// The results of the solved jet (n = 0: everything −∞ and no tree).
     pub fn result(&self) -> FixedResult {
         if self.n == 0 {
-            return FixedResult {
-                n: 0,
-                log_z: None,
-                map: None,
-                count: 0,
-                overflows: self.ovf,
-            };
+            return FixedResult::empty(self.ovf);
         }
         let c = &self.cells[self.root as usize];
         FixedResult {
