@@ -360,3 +360,33 @@ fn features_follow_the_map_root_split() {
         "{f:?}"
     );
 }
+
+/// The ratio unit stays in `[0, score_max]` and never decreases, for every λ the design
+/// accepts and the narrowest score format, over its whole input domain (an earlier version
+/// overflowed 64 bits for λ ≥ 2 and passed the score range for narrow formats).
+#[test]
+fn ratio_is_bounded_and_monotone_for_every_lambda() {
+    for lambda in [0.01, 0.3, 1.5, 3.0, 8.0, 40.0, 63.9] {
+        for narrow in [false, true] {
+            let mut d = Design {
+                lambda,
+                ..Design::default()
+            };
+            if narrow {
+                d.internal.score_bits = d.internal.log_frac + 8;
+            }
+            let t = Tables::new(&d).unwrap();
+            let lim = 64i64 << d.internal.log_frac;
+            let mut prev = 0;
+            let mut o = Overflows::default();
+            for u in (-lim - 2..=lim + 2).step_by(13) {
+                let r = t.ratio(&t.inner, u, &mut o);
+                assert!((0..=t.score_max).contains(&r), "λ {lambda} u {u}: {r}");
+                assert!(r >= prev, "λ {lambda} u {u}: {r} < {prev}");
+                prev = r;
+            }
+            assert_eq!(prev, t.score_max);
+            assert!(o.get(Stage::Ratio) > 0);
+        }
+    }
+}

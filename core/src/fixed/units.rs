@@ -122,7 +122,8 @@ impl Tables {
     /// The ratio term `λ · e^u` (log-format input `u`, log-format output), by
     /// `v = round_shift(u · log2e, LOG2E_FRAC)`, `k = floor(v / 2^G)`, `f = v − k·2^G`,
     /// `y = exp_table(f)` (`λ · 2^f`, [`EXP_TABLE_FRAC`] bits), result `y · 2^k` rounded to G bits.
-    /// `u ≤ −64 nats` gives 0; a result above the score range saturates (stage Ratio).
+    /// `u ≤ −64 nats` gives 0; a result above the score range saturates (stage Ratio), whichever
+    /// way `y` was shifted.
     #[inline(always)]
     pub fn ratio(&self, lt: &LambdaTables, u: i64, ovf: &mut Overflows) -> i64 {
         let g = self.design.internal.log_frac;
@@ -142,18 +143,25 @@ impl Tables {
         if sh >= 62 {
             0
         } else if sh >= 0 {
-            round_shift(y, sh as u32)
-        } else if -sh >= 62 - EXP_TABLE_FRAC as i64 {
-            ovf.hit(Stage::Ratio);
-            self.score_max
-        } else {
-            let r = y << (-sh);
+            // Above the score range only with a narrow score format and a t_P2 far below the
+            // lighter child's t (a saturated parent t).
+            let r = round_shift(y, sh as u32);
             if r > self.score_max {
                 ovf.hit(Stage::Ratio);
                 self.score_max
             } else {
                 r
             }
+        } else if -sh >= 62 - EXP_TABLE_FRAC as i64 {
+            ovf.hit(Stage::Ratio);
+            self.score_max
+        } else if y > self.score_max >> -sh {
+            // y << −sh would exceed the range (compared before shifting: for λ ≥ 2 the shift
+            // itself could leave 64 bits).
+            ovf.hit(Stage::Ratio);
+            self.score_max
+        } else {
+            y << -sh
         }
     }
 

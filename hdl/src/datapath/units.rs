@@ -333,12 +333,17 @@ impl<'t> Units<'t> {
         let zero_r = b.constant(0, rt);
         let shifted_r = b.resize(shifted, rt);
         let left_v = b.mux(sat_l, max_r, shifted_r);
-        let right_v = b.resize(right, rt);
+        let wc = Ty::u(right.ty.width.max(rt.width));
+        let max_w = b.constant(self.tab.score_max as i128, wc);
+        let right_w = b.resize(right, wc);
+        let sat_r = b.lt(max_w, right_w);
+        let right_r = b.resize(right, rt);
+        let right_v = b.mux(sat_r, max_r, right_r);
         let v = b.mux(left, left_v, right_v);
         let v = b.mux(high, max_r, v);
         let v = b.mux(low, zero_r, v);
-        let l_ovf = b.and(left, sat_l);
-        let ovf = b.or(high, l_ovf);
+        let sat = b.mux(left, sat_l, sat_r);
+        let ovf = b.or(high, sat);
         let ovf = b.and(above_low, ovf);
         (v, ovf)
     }
@@ -449,4 +454,250 @@ fn lzc_pow2(b: &mut Builder, x: V) -> (V, V) {
     let (cl, zl) = lzc_pow2(b, lo);
     let low = b.mux(zh, cl, ch);
     (b.cat(zh, low), b.and(zh, zl))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each unit alone against its core function, over dense sweeps of its input domain:
+    //! both range ends, every shift and saturation boundary, and a stride through the rest.
+    use super::*;
+    use crate::eval::Sim;
+    use crate::ir::sign_extend;
+    use jettrellis_core::fixed::{Design, Overflows, Stage};
+
+    /// Streams `rows` (one value per input of `tys`) through the netlist built by `unit` (no
+    /// depth budget: only the ROM and port registers) and returns every output's values, signed.
+    fn stream(
+        tys: &[Ty],
+        rows: &[Vec<i128>],
+        unit: impl FnOnce(&mut Builder, &[V]) -> Vec<V>,
+    ) -> Vec<Vec<i128>> {
+        let mut b = Builder::new(10_000);
+        let ins: Vec<V> = tys
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| b.input(format!("i{k}"), t))
+            .collect();
+        let outs = unit(&mut b, &ins);
+        let out_tys: Vec<Ty> = outs.iter().map(|v| v.ty).collect();
+        let at = outs.iter().map(|v| v.cycle).max().unwrap();
+        let mut lat = 0;
+        for (k, &v) in outs.iter().enumerate() {
+            let v = b.delay_to(v, at);
+            lat = b.output(format!("o{k}"), v);
+        }
+        let net = b.finish();
+        let mut sim = Sim::new(&net);
+        let mut got = vec![Vec::with_capacity(rows.len()); out_tys.len()];
+        for i in 0..rows.len() + lat as usize {
+            for k in 0..tys.len() {
+                sim.set(k, rows.get(i).map_or(0, |r| r[k]) as u128);
+            }
+            sim.tick();
+            if i + 1 >= lat as usize {
+                for (k, &t) in out_tys.iter().enumerate() {
+                    got[k].push(sign_extend(sim.get(k), t));
+                }
+            }
+        }
+        for g in &mut got {
+            g.truncate(rows.len());
+        }
+        got
+    }
+
+    fn column(xs: &[i64]) -> Vec<Vec<i128>> {
+        xs.iter().map(|&x| vec![x as i128]).collect()
+    }
+
+    /// `lo ..= hi` with step `stride`, plus `±radius` around each of `centres`.
+    fn sweep(lo: i64, hi: i64, stride: usize, centres: &[i64], radius: i64) -> Vec<i64> {
+        let mut v: Vec<i64> = (lo..=hi).step_by(stride).collect();
+        v.push(hi);
+        for &c in centres {
+            v.extend((c - radius..=c + radius).filter(|x| (lo..=hi).contains(x)));
+        }
+        v
+    }
+
+    fn designs() -> Vec<Design> {
+        let mut small_g = Design {
+            lambda: 0.3,
+            lambda_root: 8.0,
+            ..Design::default()
+        };
+        small_g.internal.log_frac = 12;
+        small_g.internal.score_bits = 24;
+        small_g.luts.exp = 256;
+        vec![Design::default(), small_g]
+    }
+
+    #[test]
+    fn ratio_equals_core() {
+        for d in designs() {
+            let tab = Tables::new(&d).unwrap();
+            let g = d.internal.log_frac;
+            let lim = 64i64 << g;
+            for root in [false, true] {
+                let lt = if root { &tab.root } else { &tab.inner };
+                // Where v = u log2 e crosses a multiple of 2^G (k changes), the largest
+                // unsaturated left shift, and the range ends.
+                let mut centres: Vec<i64> = (-70..=70)
+                    .map(|k| (k as f64 * core::f64::consts::LN_2 * (1u64 << g) as f64) as i64)
+                    .collect();
+                let sat = ((tab.score_max as f64 / (1u64 << g) as f64) / lt.lambda).ln();
+                centres.push((sat * (1u64 << g) as f64) as i64);
+                centres.extend([-lim, lim]);
+                let us = sweep(-lim - 8, lim + 8, 97, &centres, 64);
+                let got = stream(&[Ty::s(g + 9)], &column(&us), |b, x| {
+                    let units = Units::new(b, &tab);
+                    let lam = if root { units.root } else { units.inner };
+                    let (v, o) = units.ratio(b, &lam, x[0]);
+                    vec![v, o]
+                });
+                for (i, &u) in us.iter().enumerate() {
+                    let mut ovf = Overflows::default();
+                    let want = tab.ratio(lt, u, &mut ovf);
+                    assert_eq!(
+                        (got[0][i] as i64, got[1][i] != 0),
+                        (want, ovf.get(Stage::Ratio) == 1),
+                        "g {g} root {root} u {u}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ln_equals_core() {
+        for d in designs() {
+            let tab = Tables::new(&d).unwrap();
+            let frac = d.internal.t_frac;
+            for wx in [d.internal.t_bits, 40] {
+                let top = (1u64 << wx) - 1;
+                let mut xs: Vec<i64> = (0..wx as i64)
+                    .flat_map(|p| [(1 << p) - 1, 1 << p, (1 << p) + 1])
+                    .collect();
+                xs.extend(sweep(0, 1 << 20, 7, &[], 0));
+                let mut r = 0x2545_F491_4F6C_DD1Du64;
+                for _ in 0..20_000 {
+                    r ^= r << 13;
+                    r ^= r >> 7;
+                    r ^= r << 17;
+                    xs.push((r & top >> (r % wx as u64)) as i64);
+                }
+                xs.push(top as i64);
+                let got = stream(&[Ty::u(wx)], &column(&xs), |b, x| {
+                    let units = Units::new(b, &tab);
+                    let l = units.ln(b, x[0], frac);
+                    vec![l.v, l.ninf]
+                });
+                for (i, &x) in xs.iter().enumerate() {
+                    let want = tab.ln(x as u64, frac);
+                    let have = (got[1][i] == 0).then_some(got[0][i] as i64);
+                    assert_eq!(have, want, "wx {wx} x {x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn leaf_equals_core() {
+        for d in designs() {
+            let tab = Tables::new(&d).unwrap();
+            let g = d.internal.log_frac;
+            let ln_ty = Ty::s(g + 7);
+            let (lo, hi) = (-(1i64 << (g + 6)), (1i64 << (g + 6)) - 1);
+            for root in [false, true] {
+                let lt = if root { &tab.root } else { &tab.inner };
+                let span = lt.leaf.span() as i64;
+                let ls = sweep(lo, hi, 89, &[lt.leaf_lo, lt.leaf_lo + span], 300);
+                let mut rows: Vec<Vec<i128>> = ls.iter().map(|&l| vec![l as i128, 0]).collect();
+                rows.push(vec![12345, 1]);
+                let got = stream(&[ln_ty, Ty::u(1)], &rows, |b, x| {
+                    let units = Units::new(b, &tab);
+                    let lam = if root { units.root } else { units.inner };
+                    vec![units.leaf(
+                        b,
+                        &lam,
+                        Log {
+                            v: x[0],
+                            ninf: x[1],
+                        },
+                    )]
+                });
+                for (i, r) in rows.iter().enumerate() {
+                    let l = (r[1] == 0).then_some(r[0] as i64);
+                    assert_eq!(got[0][i] as i64, tab.leaf(lt, l), "root {root} l {l:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn max_star_equals_core() {
+        for d in designs() {
+            let tab = Tables::new(&d).unwrap();
+            let m = tab.score_max;
+            let st = Ty::s(d.internal.score_bits);
+            let mut rows = Vec::new();
+            let mut r = 0x9E37_79B9_7F4A_7C15u64;
+            let mut next = |span: i64| {
+                r ^= r << 13;
+                r ^= r >> 7;
+                r ^= r << 17;
+                (r % (2 * span as u64 + 1)) as i64 - span
+            };
+            for &x in &[-m, -m + 1, -1, 0, 1, m - 1, m] {
+                for dlt in [-1, 0, 1, 2, 1 << (d.internal.log_frac + 4)] {
+                    let y = (x - dlt).clamp(-m, m);
+                    rows.push([x, 0, y, 0]);
+                    rows.push([x, 1, y, 0]);
+                    rows.push([x, 0, y, 1]);
+                    rows.push([x, 1, y, 1]);
+                }
+            }
+            for k in 0..30_000 {
+                let x = next(m);
+                // Close pairs (inside the correction window) as often as far ones.
+                let y = if k % 2 == 0 {
+                    (x + next(20 << d.internal.log_frac)).clamp(-m, m)
+                } else {
+                    next(m)
+                };
+                rows.push([x, (k % 7 == 0) as i64, y, (k % 11 == 0) as i64]);
+            }
+            let rows: Vec<Vec<i128>> = rows
+                .iter()
+                .map(|r| r.iter().map(|&v| v as i128).collect())
+                .collect();
+            let got = stream(&[st, Ty::u(1), st, Ty::u(1)], &rows, |b, x| {
+                let units = Units::new(b, &tab);
+                let (l, o) = units.max_star(
+                    b,
+                    Log {
+                        v: x[0],
+                        ninf: x[1],
+                    },
+                    Log {
+                        v: x[2],
+                        ninf: x[3],
+                    },
+                );
+                vec![l.v, l.ninf, o]
+            });
+            for (i, r) in rows.iter().enumerate() {
+                let a = (r[1] == 0).then_some(r[0] as i64);
+                let c = (r[3] == 0).then_some(r[2] as i64);
+                let mut ovf = Overflows::default();
+                let want = tab.max_star(a, c, &mut ovf);
+                let have = (got[1][i] == 0).then_some(got[0][i] as i64);
+                assert_eq!(
+                    (have, got[2][i] != 0),
+                    (want, ovf.get(Stage::Score) == 1),
+                    "{a:?} {c:?}"
+                );
+            }
+        }
+    }
 }

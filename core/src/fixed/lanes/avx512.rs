@@ -158,13 +158,16 @@ unsafe fn ratio(tab: &Tables, lt: &LambdaTables, u: V) -> (V, K) {
     let to_max = _mm512_cmpge_epi64_mask(u, splat(lim))
         | _mm512_cmple_epi64_mask(sh, splat(EXP_TABLE_FRAC as i64 - 62));
     let shift_down = _mm512_cmpge_epi64_mask(sh, _mm512_setzero_si512());
-    let up_over = _mm512_cmpgt_epi64_mask(up, max);
+    // Compared before shifting, as the scalar unit does: `up` may have left 64 bits.
+    let over_up = _mm512_cmpgt_epi64_mask(y, _mm512_srlv_epi64(max, nsh));
+    let over_down = _mm512_cmpgt_epi64_mask(down, max);
+    let over = (shift_down & over_down) | (!shift_down & over_up);
+    let shifted = sel(shift_down, down, up);
     // From the weakest rule to the strongest, as the scalar unit's if-chain reads upwards.
-    let r = sel(up_over, max, up);
-    let r = sel(shift_down, down, r);
+    let r = sel(over, max, shifted);
     let r = sel(to_max, max, r);
     let r = sel(to_zero, _mm512_setzero_si512(), r);
-    let o = ((up_over & !shift_down) | to_max) & !to_zero;
+    let o = (over | to_max) & !to_zero;
     (r, o)
 }
 
