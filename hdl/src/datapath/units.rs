@@ -106,6 +106,7 @@ impl LutRom {
 #[derive(Clone, Copy, Debug)]
 pub struct Lambda {
     exp: LutRom,
+    exp_min: i64,
     exp_max: i64,
     leaf: LutRom,
     leaf_lo: i64,
@@ -131,6 +132,7 @@ pub struct Units<'t> {
 fn lambda(b: &mut Builder, lt: &LambdaTables, suffix: &str) -> Lambda {
     Lambda {
         exp: LutRom::new(b, &format!("exp_{suffix}"), &lt.exp),
+        exp_min: lt.exp.entries().iter().map(|&v| v as i64).min().unwrap(),
         exp_max: lt.exp.entries().iter().map(|&v| v as i64).max().unwrap(),
         leaf: LutRom::new(b, &format!("leaf_{suffix}"), &lt.leaf),
         leaf_lo: lt.leaf_lo,
@@ -314,25 +316,37 @@ impl<'t> Units<'t> {
         let one = b.constant(1, Ty::u(wy + 2));
         let w1 = b.add(w, one, Ty::u(wy + 2));
         let right = b.shr(w1, 1, Ty::u(wy + 1));
-        // Left shift: −sh ≥ 62 − EXP_TABLE_FRAC saturates; else y << −sh, saturating.
+        // Left shift: y << −sh, saturating. Every y is at least the table's smallest entry, so
+        // from the first shift l_sat that takes that entry past the score maximum on (and from
+        // −sh ≥ 62 − EXP_TABLE_FRAC, the core's limit) every y saturates: the shifter needs
+        // only shifts below l_sat, and a word of wy + l_sat − 1 bits holds them exactly.
         let big_l = 62 - EXP_TABLE_FRAC as i64;
+        let l_sat = (0..big_l)
+            .find(|&l| (lam.exp_min as i128) << l > self.tab.score_max as i128)
+            .unwrap_or(big_l);
         let zero10 = Self::c(b, 0, Ty::s(11));
         let l = b.sub(zero10, sh, Ty::s(11));
-        let big_c = Self::c(b, big_l, Ty::s(11));
-        let too_far = b.ge(l, big_c);
-        let lb = bits_for(big_l as u128);
-        let l_u = b.resize(l, Ty::u(lb));
-        let wl = (wy + big_l as u32).min(crate::ir::MAX_WIDTH);
-        let yw = b.resize(y, Ty::u(wl));
-        let shifted = b.var_shl(yw, l_u, Ty::u(wl));
-        let max_c = b.constant(self.tab.score_max as i128, Ty::u(wl));
-        let above = b.lt(max_c, shifted);
-        let sat_l = b.or(too_far, above);
         let rt = Ty::u(self.tab.design.internal.score_bits - 1);
         let max_r = b.constant(self.tab.score_max as i128, rt);
         let zero_r = b.constant(0, rt);
-        let shifted_r = b.resize(shifted, rt);
-        let left_v = b.mux(sat_l, max_r, shifted_r);
+        let (sat_l, left_v) = if l_sat <= 1 {
+            // The left path starts at l = 1: it always saturates.
+            (b.constant(1, Ty::u(1)), max_r)
+        } else {
+            let sat_c = Self::c(b, l_sat, Ty::s(11));
+            let too_far = b.ge(l, sat_c);
+            let l_u = b.resize(l, Ty::u(bits_for(l_sat as u128 - 1)));
+            let wl = wy + l_sat as u32 - 1;
+            let yw = b.resize(y, Ty::u(wl));
+            let shifted = b.var_shl(yw, l_u, Ty::u(wl));
+            let wc = Ty::u(wl.max(rt.width));
+            let max_c = b.constant(self.tab.score_max as i128, wc);
+            let shifted_c = b.resize(shifted, wc);
+            let above = b.lt(max_c, shifted_c);
+            let sat_l = b.or(too_far, above);
+            let shifted_r = b.resize(shifted, rt);
+            (sat_l, b.mux(sat_l, max_r, shifted_r))
+        };
         let wc = Ty::u(right.ty.width.max(rt.width));
         let max_w = b.constant(self.tab.score_max as i128, wc);
         let right_w = b.resize(right, wc);
