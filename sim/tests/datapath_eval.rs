@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_matches, assert_matches_with, design, jets};
+use common::{assert_matches, assert_matches_with, design, jets, narrow_design};
 use jettrellis_core::fixed::{Design, Tables};
 use jettrellis_hdl::datapath::{self, Datapath};
 use jettrellis_sim::backend::EvalBackend;
@@ -38,6 +38,11 @@ fn n6_fold1_equals_the_model() {
 #[test]
 fn n6_fold4_equals_the_model_with_a_distinct_root_lambda() {
     check(&design(6, 4, 1.0), 120, 30);
+}
+
+#[test]
+fn narrow_formats_equal_the_model() {
+    check(&narrow_design(4, 2), 300, 100);
 }
 
 #[test]

@@ -3,25 +3,27 @@
 
 mod common;
 
-use common::design;
-use jettrellis_core::fixed::Tables;
+use common::{design, narrow_design};
+use jettrellis_core::fixed::{Design, Tables};
 use jettrellis_hdl::{datapath, emit};
 use std::collections::BTreeSet;
 use std::process::Command;
 
 fn lint(n: u32, fold: u32, lambda_root: f64) {
+    lint_design(&design(n, fold, lambda_root), &format!("lint_n{n}_f{fold}"));
+}
+
+fn lint_design(d: &Design, name: &str) {
     if !jettrellis_sim::tools::present_for_test("verilator") {
         return;
     }
-    let d = design(n, fold, lambda_root);
-    let tab = Tables::new(&d).unwrap();
-    let dp = datapath::generate(&d, &tab).unwrap();
-    let name = format!("lint_n{n}_f{fold}");
+    let tab = Tables::new(d).unwrap();
+    let dp = datapath::generate(d, &tab).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(format!("{name}.v"));
-    std::fs::write(&file, emit::verilog(&dp.net, &name, "lint test")).unwrap();
+    std::fs::write(&file, emit::verilog(&dp.net, name, "lint test")).unwrap();
     let out = Command::new("verilator")
-        .args(["--lint-only", "-Wall", "--top-module", &name])
+        .args(["--lint-only", "-Wall", "--top-module", name])
         .arg(&file)
         .output()
         .unwrap();
@@ -48,7 +50,7 @@ fn lint(n: u32, fold: u32, lambda_root: f64) {
     );
     // With the waivers, the lint passes outright.
     let mut cmd = Command::new("verilator");
-    cmd.args(["--lint-only", "-Wall", "--top-module", &name]);
+    cmd.args(["--lint-only", "-Wall", "--top-module", name]);
     for (w, _) in datapath::LINT_WAIVERS {
         cmd.arg(format!("-Wno-{w}"));
     }
@@ -66,6 +68,11 @@ fn n2_n3_n4_lint_clean() {
     lint(3, 2, 2.0);
     lint(4, 1, 1.5);
     lint(4, 4, 2.5);
+}
+
+#[test]
+fn narrow_formats_lint_clean() {
+    lint_design(&narrow_design(4, 2), "lint_narrow");
 }
 
 #[test]

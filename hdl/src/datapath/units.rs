@@ -339,20 +339,31 @@ impl<'t> Units<'t> {
             let wl = wy + l_sat as u32 - 1;
             let yw = b.resize(y, Ty::u(wl));
             let shifted = b.var_shl(yw, l_u, Ty::u(wl));
-            let wc = Ty::u(wl.max(rt.width));
-            let max_c = b.constant(self.tab.score_max as i128, wc);
-            let shifted_c = b.resize(shifted, wc);
-            let above = b.lt(max_c, shifted_c);
-            let sat_l = b.or(too_far, above);
+            let largest = (lam.exp_max as i128) << (l_sat - 1);
+            let sat_l = if largest > self.tab.score_max as i128 {
+                let wc = Ty::u(wl.max(rt.width));
+                let max_c = b.constant(self.tab.score_max as i128, wc);
+                let shifted_c = b.resize(shifted, wc);
+                let above = b.lt(max_c, shifted_c);
+                b.or(too_far, above)
+            } else {
+                too_far
+            };
             let shifted_r = b.resize(shifted, rt);
             (sat_l, b.mux(sat_l, max_r, shifted_r))
         };
-        let wc = Ty::u(right.ty.width.max(rt.width));
-        let max_w = b.constant(self.tab.score_max as i128, wc);
-        let right_w = b.resize(right, wc);
-        let sat_r = b.lt(max_w, right_w);
+        // A right-shifted y passes the maximum only if the table's largest entry does (narrow
+        // score formats); otherwise the compare would be constant.
         let right_r = b.resize(right, rt);
-        let right_v = b.mux(sat_r, max_r, right_r);
+        let (sat_r, right_v) = if lam.exp_max > self.tab.score_max {
+            let wc = Ty::u(right.ty.width.max(rt.width));
+            let max_w = b.constant(self.tab.score_max as i128, wc);
+            let right_w = b.resize(right, wc);
+            let sat_r = b.lt(max_w, right_w);
+            (sat_r, b.mux(sat_r, max_r, right_r))
+        } else {
+            (b.constant(0, Ty::u(1)), right_r)
+        };
         let v = b.mux(left, left_v, right_v);
         let v = b.mux(high, max_r, v);
         let v = b.mux(low, zero_r, v);

@@ -19,6 +19,17 @@ pub fn design(n: u32, fold: u32, lambda_root: f64) -> Design {
     }
 }
 
+/// A design with narrow formats and extreme λs, which take other branches of the generator: a
+/// ratio whose left shift always saturates, a right shift that can pass the score maximum.
+pub fn narrow_design(n: u32, fold: u32) -> Design {
+    let mut d = design(n, fold, 8.0);
+    d.lambda = 0.3;
+    d.internal.log_frac = 12;
+    d.internal.score_bits = 24;
+    d.luts.exp = 256;
+    d
+}
+
 /// A collimated massless jet of `k` constituents around a random axis.
 pub fn random_jet(rng: &mut ChaCha8Rng, k: usize, d: &Design) -> FixedJet {
     let eta0: f64 = rng.random_range(-2.0..2.0);
