@@ -1,7 +1,7 @@
 //! Jet features for the tagger, computed from a solved fixed-point trellis: the quantities the
 //! end-to-end hardware hands from the clustering datapath to the tagger.
 //!
-//! All four are log-domain values in the [`Quantity::Feature`](super::Quantity::Feature) format
+//! All four are log-domain values in the [`super::Quantity::Feature`] format
 //! (`log_frac` fractional bits), clamped below at −[`FLOOR_NATS`] nats, which also stands for −∞:
 //!
 //! 0. `ln_m2`: ln t of the jet (its mass², GeV²);

@@ -40,7 +40,7 @@ pub const LANES: usize = 8;
 /// The −∞ flag of a lane value. Never used in arithmetic: units take [`fin`]-masked inputs.
 const NEG: i64 = i64::MIN;
 
-/// Work-buffer entry for one subset: [`FxCell`]'s values for each lane, −∞ as [`NEG`].
+/// Work-buffer entry for one subset: [`FxCell`]'s values for each lane, −∞ as `i64::MIN`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LaneCell {
     t: [u64; LANES],
@@ -118,11 +118,12 @@ pub struct LaneTrellis<'a> {
     root: Mask,
     slot: [[u8; MAX_FIXED_LEAVES]; LANES],
     ovf: [Overflows; LANES],
-    /// Whether tree counts fit the u64 product of [`LaneTrellis::count_narrow`].
+    /// Whether the tree count format is at most 32 bits, so that a product of two counts plus
+    /// a third fits 64 bits (one vector multiply-add instead of checked scalar arithmetic).
     narrow_count: bool,
 }
 
-/// Per-subset accumulator: [`super::model::FxAcc`] per lane.
+/// Per-subset accumulator: the scalar model's, one value per lane.
 pub struct LaneAcc {
     active: [bool; LANES],
     /// `active` as a bit mask.
