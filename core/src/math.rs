@@ -66,34 +66,37 @@ pub fn exp_nonpositive(x: f64) -> f64 {
 
 /// `1 − e^{−x}` for x ≥ 0: the alternating Taylor series below 0.35 (where subtracting from
 /// 1 would lose digits; truncation < 10⁻¹⁸ relative), `1 − e^{−x}` above (at most two bits
-/// lost to cancellation there).
+/// lost to cancellation there). Both are computed and one is selected, without a branch, so
+/// that loops over it vectorize.
 #[inline(always)]
 pub fn one_minus_exp_neg(x: f64) -> f64 {
+    // x − x²/2! + x³/3! − … in nested form: x(1 − x/2(1 − x/3(1 − …))).
+    const INV: [f64; 14] = [
+        1.0 / 15.0,
+        1.0 / 14.0,
+        1.0 / 13.0,
+        1.0 / 12.0,
+        1.0 / 11.0,
+        1.0 / 10.0,
+        1.0 / 9.0,
+        1.0 / 8.0,
+        1.0 / 7.0,
+        1.0 / 6.0,
+        1.0 / 5.0,
+        1.0 / 4.0,
+        1.0 / 3.0,
+        1.0 / 2.0,
+    ];
+    let mut q = 1.0;
+    for inv in INV {
+        q = 1.0 - x * inv * q;
+    }
+    let series = x * q;
+    let direct = 1.0 - exp_nonpositive(-x);
     if x < 0.35 {
-        // x − x²/2! + x³/3! − … in nested form: x(1 − x/2(1 − x/3(1 − …))).
-        const INV: [f64; 14] = [
-            1.0 / 15.0,
-            1.0 / 14.0,
-            1.0 / 13.0,
-            1.0 / 12.0,
-            1.0 / 11.0,
-            1.0 / 10.0,
-            1.0 / 9.0,
-            1.0 / 8.0,
-            1.0 / 7.0,
-            1.0 / 6.0,
-            1.0 / 5.0,
-            1.0 / 4.0,
-            1.0 / 3.0,
-            1.0 / 2.0,
-        ];
-        let mut q = 1.0;
-        for inv in INV {
-            q = 1.0 - x * inv * q;
-        }
-        x * q
+        series
     } else {
-        1.0 - exp_nonpositive(-x)
+        direct
     }
 }
 

@@ -118,6 +118,49 @@ impl Weights {
     }
 }
 
+/// What the weight of a split needs from its parent, copied into locals so that the vector
+/// loops read no memory but their lanes.
+#[derive(Clone, Copy)]
+struct Parent {
+    lambda: f64,
+    inner: f64,
+    leaf: f64,
+    /// `λ²/(1 − e^{−λ})² / 4π`: the constant of [`Parent::inner_weight`].
+    k_inner: f64,
+    lambda_t_cut: f64,
+    sqrt_t: f64,
+    inv_t: f64,
+    /// `1/(1 − e^{−λ}) · (1 − e^{−λ t_cut / t_P})`: the density of a leaf child under the
+    /// parent's own scale, the first factor of [`Parent::leaf_weight`] when both children are
+    /// leaves.
+    both_leaves: f64,
+}
+
+impl Parent {
+    /// e^ψ of a split into two inner clusters.
+    #[inline(always)]
+    fn inner_weight(&self, t_max: f64, t_min: f64, sqrt_max: f64) -> f64 {
+        let d = self.sqrt_t - sqrt_max;
+        let t_p2 = d * d;
+        let inv2 = 1.0 / t_p2;
+        let e = math::exp_nonpositive(-self.lambda * (t_max * self.inv_t + t_min * inv2));
+        self.k_inner * self.inv_t * inv2 * e
+    }
+
+    /// e^ψ of a split with at least one leaf child (t = 0), the other of mass² `t_max` (0 for a
+    /// leaf). Branch-free, for the vector loop.
+    #[inline(always)]
+    fn leaf_weight(&self, t_max: f64, sqrt_max: f64) -> f64 {
+        let d = self.sqrt_t - sqrt_max;
+        let t_p2 = d * d;
+        let leaf2 = self.leaf * math::one_minus_exp_neg(self.lambda_t_cut / t_p2);
+        let inner =
+            self.inner * self.inv_t * math::exp_nonpositive(-self.lambda * t_max * self.inv_t);
+        let first = if t_max > 0.0 { inner } else { self.both_leaves };
+        first * leaf2 * (1.0 / (4.0 * PI))
+    }
+}
+
 /// `x · y` for tree counts: one 64×64→128 multiply when both fit in 64 bits (always for
 /// subsets of up to 19 leaves), the full 128-bit product otherwise.
 #[inline(always)]
@@ -129,15 +172,17 @@ fn count_product(x: u128, y: u128) -> u128 {
     }
 }
 
-/// Subsets of up to this many leaves (at most 2^(k−1) − 1 splits) take the scalar loop.
-const SCALAR_MAX_LEAVES: u32 = 6;
-
 /// Splits folded per batch in linear mode.
 const BATCH: usize = 64;
 
-/// One field of a batch: written by `gather` for indices below the batch length before
-/// anything reads it. Left uninitialised so that starting a batch costs nothing (zeroing
-/// ~7 KB per subset was half the time of a 9-leaf jet).
+/// The vector loops run over whole groups of this many lanes (one AVX-512 register of `f64`;
+/// two AVX2 or four SSE2 ones): a batch is padded up to a multiple of it, so that no loop ends
+/// in a scalar remainder, which would dominate subsets of a few dozen splits.
+const LANES: usize = 8;
+
+/// One field of a batch: written by `gather` (or as padding) for indices below the padded batch
+/// length before anything reads it. Left uninitialised so that starting a batch costs nothing
+/// (zeroing ~7 KB per subset was half the time of a 9-leaf jet).
 #[derive(Clone, Copy)]
 struct Lane<T: Copy>([MaybeUninit<T>; BATCH]);
 
@@ -161,7 +206,9 @@ impl<T: Copy> Lane<T> {
 }
 
 /// The values of a batch of finite splits, laid out for vector loops. The children are already
-/// ordered by mass² (`max`/`min`), and a split with a leaf child carries its weight in `w_leaf`.
+/// ordered by mass² (`max`/`min`). The splits with a leaf child (at most |S| of a subset's
+/// splits) are also listed apart, packed, so that their costlier weight is computed in a vector
+/// loop of their own and put in `w_leaf` (0 for the other splits).
 struct Batch {
     a: Lane<Mask>,
     t_max: Lane<f64>,
@@ -172,6 +219,13 @@ struct Batch {
     ma: Lane<f64>,
     mb: Lane<f64>,
     w_leaf: Lane<f64>,
+    /// Index in the batch of each split with a leaf child.
+    leaf_at: Lane<u8>,
+    /// `t_max` and `sqrt_max` of each split with a leaf child.
+    leaf_t_max: Lane<f64>,
+    leaf_sqrt_max: Lane<f64>,
+    /// Their weights.
+    leaf_w: Lane<f64>,
 }
 
 impl Batch {
@@ -187,8 +241,50 @@ impl Batch {
             ma: Lane::new(),
             mb: Lane::new(),
             w_leaf: Lane::new(),
+            leaf_at: Lane::new(),
+            leaf_t_max: Lane::new(),
+            leaf_sqrt_max: Lane::new(),
+            leaf_w: Lane::new(),
         }
     }
+
+    /// Fills the lanes from `len` up to the next multiple of [`LANES`] (and likewise the leaf
+    /// list, of length `leaves`) with a split of weight 0 and children of Z = MAP = 0: finite whatever the parent,
+    /// and adding it changes neither sum nor maximum.
+    #[inline(always)]
+    fn pad(&mut self, len: usize, leaves: usize) {
+        for i in len..padded(len) {
+            self.t_max.set(i, 0.0);
+            self.t_min.set(i, 0.0);
+            self.sqrt_max.set(i, 0.0);
+            self.za.set(i, 0.0);
+            self.zb.set(i, 0.0);
+            self.ma.set(i, 0.0);
+            self.mb.set(i, 0.0);
+            self.w_leaf.set(i, 0.0);
+        }
+        for j in leaves..padded(leaves) {
+            self.leaf_t_max.set(j, 0.0);
+            self.leaf_sqrt_max.set(j, 0.0);
+        }
+    }
+}
+
+/// How much of a batch is filled. Kept apart from the lanes: set next to them, LLVM merged
+/// its initial zero and the uninitialised lanes into a 4 KiB `memset` per subset.
+#[derive(Clone, Copy, Default)]
+struct Fill {
+    /// Splits in the batch.
+    len: usize,
+    /// Splits with a leaf child among them.
+    leaves: usize,
+}
+
+/// `len` (at most [`BATCH`]) rounded up to whole groups of [`LANES`]. The bound is stated so
+/// that the vector loops over it need no bounds checks.
+#[inline(always)]
+fn padded(len: usize) -> usize {
+    len.next_multiple_of(LANES).min(BATCH)
 }
 
 /// Per-subset accumulator.
@@ -411,29 +507,52 @@ impl<'a> GinkgoTrellis<'a> {
         }
     }
 
-    /// Folds a batch of finite splits in linear mode. The first loop is branch-free and
-    /// vectorizes: the weight of each split (inner children: [`Self::inner_weight`]; a leaf
-    /// child: the weight `gather` computed). The second adds up in split order.
+    /// The constants of the split weights of subset `s`.
     #[inline(always)]
-    fn flush_linear(&self, acc: &mut Acc, s: Mask, batch: &Batch, len: usize) {
+    fn parent(&self, s: Mask) -> Parent {
         let p = &self.cells[s as usize];
         let wt = self.weights(s);
-        let k_inner = Self::k_inner(wt);
+        let lambda_t_cut = wt.lambda * self.params.t_cut;
+        Parent {
+            lambda: wt.lambda,
+            inner: wt.inner,
+            leaf: wt.leaf,
+            k_inner: wt.inner * wt.inner * (1.0 / (4.0 * PI)),
+            lambda_t_cut,
+            sqrt_t: p.sqrt_t,
+            inv_t: p.inv_t,
+            both_leaves: wt.leaf * math::one_minus_exp_neg(lambda_t_cut * p.inv_t),
+        }
+    }
+
+    /// Folds a batch of finite splits in linear mode. The first loops are branch-free and
+    /// vectorize over whole groups of [`LANES`]: the weights of the splits with a leaf child
+    /// ([`Parent::leaf_weight`]), then those of the others ([`Parent::inner_weight`]) and each
+    /// split's products. The last adds up in split order.
+    #[inline(always)]
+    fn flush_linear(&self, acc: &mut Acc, s: Mask, batch: &mut Batch, fill: Fill) {
+        let Fill { len, leaves } = fill;
+        let p = self.parent(s);
+        batch.pad(len, leaves);
         let mut zz = Lane::<f64>::new();
         let mut mm = Lane::<f64>::new();
-        // SAFETY: `gather` set every field of the batch for all indices below `len`, and the
-        // first loop sets `zz` and `mm` for the same indices before the second reads them.
+        // SAFETY: `gather` set every field of the batch for all indices below `len` (and the
+        // leaf list below `leaves`), `pad` the rest up to the next multiple of `LANES`,
+        // and each loop sets what the next one reads for the same indices.
         unsafe {
-            for i in 0..len {
+            if leaves > 0 {
+                for j in 0..padded(leaves) {
+                    let w = p.leaf_weight(batch.leaf_t_max.get(j), batch.leaf_sqrt_max.get(j));
+                    batch.leaf_w.set(j, w);
+                }
+                for j in 0..leaves {
+                    let i = batch.leaf_at.get(j) as usize;
+                    batch.w_leaf.set(i, batch.leaf_w.get(j));
+                }
+            }
+            for i in 0..padded(len) {
                 let t_min = batch.t_min.get(i);
-                let (w_inner, _) = Self::inner_weight(
-                    k_inner,
-                    wt.lambda,
-                    p,
-                    batch.t_max.get(i),
-                    t_min,
-                    batch.sqrt_max.get(i),
-                );
+                let w_inner = p.inner_weight(batch.t_max.get(i), t_min, batch.sqrt_max.get(i));
                 let w = if t_min > 0.0 {
                     w_inner
                 } else {
@@ -453,103 +572,20 @@ impl<'a> GinkgoTrellis<'a> {
         }
     }
 
-    /// e^ψ of a split into two inner clusters, and `t_P2`: one expression for the scalar and
-    /// the vector loops, so both give the same bits.
-    #[inline(always)]
-    fn inner_weight(
-        k_inner: f64,
-        lambda: f64,
-        p: &Cell,
-        t_max: f64,
-        t_min: f64,
-        sqrt_max: f64,
-    ) -> (f64, f64) {
-        let d = p.sqrt_t - sqrt_max;
-        let t_p2 = d * d;
-        let inv2 = 1.0 / t_p2;
-        let e = math::exp_nonpositive(-lambda * (t_max * p.inv_t + t_min * inv2));
-        (k_inner * p.inv_t * inv2 * e, t_p2)
-    }
-
-    /// `λ²/(1 − e^{−λ})² / 4π`: the constant of [`Self::inner_weight`].
-    #[inline(always)]
-    fn k_inner(wt: &Weights) -> f64 {
-        wt.inner * wt.inner * (1.0 / (4.0 * PI))
-    }
-
-    /// The linear evaluation of the splits of `s` one at a time, straight from the cells: for
-    /// small subsets, whose few splits would leave the vector loop mostly in its remainder.
-    #[inline(always)]
-    fn fold_scalar(&self, acc: &mut Acc, s: Mask) {
-        let p = &self.cells[s as usize];
-        let wt = self.weights(s);
-        let k_inner = Self::k_inner(wt);
-        for a in mask::splits(s) {
-            let ca = &self.cells[a as usize];
-            let cb = &self.cells[(s ^ a) as usize];
-            if ca.z == 0.0 || cb.z == 0.0 {
-                continue;
-            }
-            let a_heavier = ca.t >= cb.t;
-            let (t_max, t_min, sqrt_max) = if a_heavier {
-                (ca.t, cb.t, ca.sqrt_t)
-            } else {
-                (cb.t, ca.t, cb.sqrt_t)
-            };
-            let w = if t_min > 0.0 {
-                let (w, t_p2) = Self::inner_weight(k_inner, wt.lambda, p, t_max, t_min, sqrt_max);
-                if t_p2 == 0.0 {
-                    continue;
-                }
-                w
-            } else if self.params.t_cut == 0.0 {
-                continue;
-            } else {
-                self.leaf_child_weight(wt, p, t_max, sqrt_max)
-            };
-            acc.count += count_product(ca.count, cb.count);
-            acc.z += w * ca.z * cb.z;
-            let m = w * ca.m * cb.m;
-            if m > acc.m {
-                acc.m = m;
-                acc.best = a;
-            }
-        }
-    }
-
-    /// e^ψ for a split with at least one leaf child (t = 0) and the other child of mass² `t_max`.
-    fn leaf_child_weight(&self, wt: &Weights, p: &Cell, t_max: f64, sqrt_max: f64) -> f64 {
-        let d = p.sqrt_t - sqrt_max;
-        let t_p2 = d * d;
-        let tc = self.params.t_cut;
-        let leaf2 = wt.leaf * math::one_minus_exp_neg(wt.lambda * tc / t_p2);
-        let first = if t_max > 0.0 {
-            wt.inner * p.inv_t * math::exp_nonpositive(-wt.lambda * t_max * p.inv_t)
-        } else {
-            wt.leaf * math::one_minus_exp_neg(wt.lambda * tc * p.inv_t)
-        };
-        first * leaf2 * (1.0 / (4.0 * PI))
-    }
-
     /// The linear evaluation of all splits of `s`, in batches.
     #[inline(always)]
     fn fold_linear(&self, acc: &mut Acc, s: Mask) {
-        if s.count_ones() <= SCALAR_MAX_LEAVES {
-            return self.fold_scalar(acc, s);
-        }
         let mut batch = Batch::new();
-        let mut len = 0;
+        let mut fill = Fill::default();
         for a in mask::splits(s) {
-            if self.gather(&mut batch, len, acc, s, a) {
-                len += 1;
-                if len == BATCH {
-                    self.flush_linear(acc, s, &batch, len);
-                    len = 0;
-                }
+            self.gather(&mut batch, &mut fill, acc, s, a);
+            if fill.len == BATCH {
+                self.flush_linear(acc, s, &mut batch, fill);
+                fill = Fill::default();
             }
         }
-        if len > 0 {
-            self.flush_linear(acc, s, &batch, len);
+        if fill.len > 0 {
+            self.flush_linear(acc, s, &mut batch, fill);
         }
     }
 
@@ -562,15 +598,15 @@ impl<'a> GinkgoTrellis<'a> {
     }
 
     /// Appends split `a` of `s` to the batch if ψ and both children are finite, and counts its
-    /// trees. A split with a leaf child (at most |S| of a subset's splits) gets its weight here.
+    /// trees. A split with a leaf child also goes on the batch's leaf list.
     #[inline(always)]
-    fn gather(&self, batch: &mut Batch, len: usize, acc: &mut Acc, s: Mask, a: Mask) -> bool {
+    fn gather(&self, batch: &mut Batch, fill: &mut Fill, acc: &mut Acc, s: Mask, a: Mask) {
         let ca = &self.cells[a as usize];
         let cb = &self.cells[(s ^ a) as usize];
         // In linear mode z = 0 exactly when a subset has no finite tree: a finite one whose z
         // underflowed has already failed the range check, which reruns the log evaluation.
         if ca.z == 0.0 || cb.z == 0.0 {
-            return false;
+            return;
         }
         let p = &self.cells[s as usize];
         let (t_max, t_min, sqrt_max) = if ca.t >= cb.t {
@@ -578,17 +614,21 @@ impl<'a> GinkgoTrellis<'a> {
         } else {
             (cb.t, ca.t, cb.sqrt_t)
         };
-        let w_leaf = if t_min > 0.0 {
+        if t_min > 0.0 {
             let d = p.sqrt_t - sqrt_max;
             if d * d == 0.0 {
-                return false;
+                return;
             }
-            0.0
         } else if self.params.t_cut == 0.0 {
-            return false;
+            return;
         } else {
-            self.leaf_child_weight(self.weights(s), p, t_max, sqrt_max)
-        };
+            let j = fill.leaves;
+            batch.leaf_at.set(j, fill.len as u8);
+            batch.leaf_t_max.set(j, t_max);
+            batch.leaf_sqrt_max.set(j, sqrt_max);
+            fill.leaves = j + 1;
+        }
+        let len = fill.len;
         acc.count += count_product(ca.count, cb.count);
         batch.a.set(len, a);
         batch.t_max.set(len, t_max);
@@ -598,8 +638,8 @@ impl<'a> GinkgoTrellis<'a> {
         batch.zb.set(len, cb.z);
         batch.ma.set(len, ca.m);
         batch.mb.set(len, cb.m);
-        batch.w_leaf.set(len, w_leaf);
-        true
+        batch.w_leaf.set(len, 0.0);
+        fill.len = len + 1;
     }
 
     #[inline(always)]
@@ -662,8 +702,10 @@ impl Recurrence for GinkgoTrellis<'_> {
         match self.mode {
             Mode::Linear => {
                 let mut batch = Batch::new();
-                if self.gather(&mut batch, 0, acc, s, a) {
-                    self.flush_linear(acc, s, &batch, 1);
+                let mut fill = Fill::default();
+                self.gather(&mut batch, &mut fill, acc, s, a);
+                if fill.len > 0 {
+                    self.flush_linear(acc, s, &mut batch, fill);
                 }
             }
             Mode::Log => self.split_log(acc, a, b),
