@@ -211,7 +211,7 @@ impl<T: Copy> Lane<T> {
 /// The values of a batch of finite splits, laid out for vector loops. The children are already
 /// ordered by mass² (`max`/`min`). The splits with a leaf child (at most |S| of a subset's
 /// splits) are also listed apart, packed, so that their costlier weight is computed in a vector
-/// loop of their own and put in `w_leaf` (0 for the other splits).
+/// loop of their own.
 struct Batch {
     a: Lane<Mask>,
     t_max: Lane<f64>,
@@ -221,7 +221,6 @@ struct Batch {
     zb: Lane<f64>,
     ma: Lane<f64>,
     mb: Lane<f64>,
-    w_leaf: Lane<f64>,
     /// Index in the batch of each split with a leaf child.
     leaf_at: Lane<u8>,
     /// `t_max` and `sqrt_max` of each split with a leaf child.
@@ -243,7 +242,6 @@ impl Batch {
             zb: Lane::new(),
             ma: Lane::new(),
             mb: Lane::new(),
-            w_leaf: Lane::new(),
             leaf_at: Lane::new(),
             leaf_t_max: Lane::new(),
             leaf_sqrt_max: Lane::new(),
@@ -252,8 +250,8 @@ impl Batch {
     }
 
     /// Fills the lanes from `len` up to the next multiple of [`LANES`] (and likewise the leaf
-    /// list, of length `leaves`) with a split of weight 0 and children of Z = MAP = 0: finite whatever the parent,
-    /// and adding it changes neither sum nor maximum.
+    /// list, of length `leaves`), so that the vector loops read only initialised values. What
+    /// they compute there is never used.
     #[inline(always)]
     fn pad(&mut self, len: usize, leaves: usize) {
         for i in len..padded(len) {
@@ -264,7 +262,6 @@ impl Batch {
             self.zb.set(i, 0.0);
             self.ma.set(i, 0.0);
             self.mb.set(i, 0.0);
-            self.w_leaf.set(i, 0.0);
         }
         for j in leaves..padded(leaves) {
             self.leaf_t_max.set(j, 0.0);
@@ -524,14 +521,21 @@ impl<'a> GinkgoTrellis<'a> {
             lambda_t_cut,
             sqrt_t: p.sqrt_t,
             inv_t: p.inv_t,
-            both_leaves: wt.leaf * math::one_minus_exp_neg(lambda_t_cut * p.inv_t),
+            // Only needed when t_max = 0, that is when both children are single leaves: a
+            // cluster of several leaves reaches a batch only with t ≥ t_cut and t > 0.
+            both_leaves: if mask::size(s) == 2 {
+                wt.leaf * math::one_minus_exp_neg(lambda_t_cut * p.inv_t)
+            } else {
+                0.0
+            },
         }
     }
 
     /// Folds a batch of finite splits in linear mode. The first loops are branch-free and
-    /// vectorize over whole groups of [`LANES`]: the weights of the splits with a leaf child
-    /// ([`Parent::leaf_weight`]), then those of the others ([`Parent::inner_weight`]) and each
-    /// split's products. The last adds up in split order.
+    /// vectorize over whole groups of [`LANES`]: the weight of every split as if its children
+    /// were inner clusters ([`Parent::inner_weight`]) and its products, and the weights of the
+    /// splits with a leaf child ([`Parent::leaf_weight`]), whose products then replace the
+    /// others. The last loop adds up in split order.
     #[inline(always)]
     fn flush_linear(&self, acc: &mut Acc, s: Mask, batch: &mut Batch, fill: Fill) {
         let Fill { len, leaves } = fill;
@@ -543,6 +547,15 @@ impl<'a> GinkgoTrellis<'a> {
         // leaf list below `leaves`), `pad` the rest up to the next multiple of `LANES`,
         // and each loop sets what the next one reads for the same indices.
         unsafe {
+            for i in 0..padded(len) {
+                let w = p.inner_weight(
+                    batch.t_max.get(i),
+                    batch.t_min.get(i),
+                    batch.sqrt_max.get(i),
+                );
+                zz.set(i, w * batch.za.get(i) * batch.zb.get(i));
+                mm.set(i, w * batch.ma.get(i) * batch.mb.get(i));
+            }
             if leaves > 0 {
                 for j in 0..padded(leaves) {
                     let w = p.leaf_weight(batch.leaf_t_max.get(j), batch.leaf_sqrt_max.get(j));
@@ -550,19 +563,10 @@ impl<'a> GinkgoTrellis<'a> {
                 }
                 for j in 0..leaves {
                     let i = batch.leaf_at.get(j) as usize;
-                    batch.w_leaf.set(i, batch.leaf_w.get(j));
+                    let w = batch.leaf_w.get(j);
+                    zz.set(i, w * batch.za.get(i) * batch.zb.get(i));
+                    mm.set(i, w * batch.ma.get(i) * batch.mb.get(i));
                 }
-            }
-            for i in 0..padded(len) {
-                let t_min = batch.t_min.get(i);
-                let w_inner = p.inner_weight(batch.t_max.get(i), t_min, batch.sqrt_max.get(i));
-                let w = if t_min > 0.0 {
-                    w_inner
-                } else {
-                    batch.w_leaf.get(i)
-                };
-                zz.set(i, w * batch.za.get(i) * batch.zb.get(i));
-                mm.set(i, w * batch.ma.get(i) * batch.mb.get(i));
             }
             for i in 0..len {
                 acc.z += zz.get(i);
@@ -654,7 +658,6 @@ impl<'a> GinkgoTrellis<'a> {
         batch.zb.set(len, cb.z);
         batch.ma.set(len, ca.m);
         batch.mb.set(len, cb.m);
-        batch.w_leaf.set(len, 0.0);
         fill.len = len + 1;
     }
 
