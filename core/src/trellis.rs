@@ -140,22 +140,26 @@ struct Parent {
 }
 
 impl Parent {
-    /// e^ψ of a split into two inner clusters.
+    /// e^ψ of a split into two inner clusters, `t_p2` being [`Parent::t_p2`] of the heavier.
     #[inline(always)]
-    fn inner_weight(&self, t_max: f64, t_min: f64, sqrt_max: f64) -> f64 {
-        let d = self.sqrt_t - sqrt_max;
-        let t_p2 = d * d;
+    fn inner_weight(&self, t_max: f64, t_min: f64, t_p2: f64) -> f64 {
         let inv2 = 1.0 / t_p2;
         let e = math::exp_nonpositive(-self.lambda * (t_max * self.inv_t + t_min * inv2));
         self.k_inner * self.inv_t * inv2 * e
+    }
+
+    /// `t_P2 = (√t_P − √t_max)²`, the scale of the lighter child, from the heavier's `√t`.
+    #[inline(always)]
+    fn t_p2(&self, sqrt_max: f64) -> f64 {
+        let d = self.sqrt_t - sqrt_max;
+        d * d
     }
 
     /// e^ψ of a split with at least one leaf child (t = 0), the other of mass² `t_max` (0 for a
     /// leaf). Branch-free, for the vector loop.
     #[inline(always)]
     fn leaf_weight(&self, t_max: f64, sqrt_max: f64) -> f64 {
-        let d = self.sqrt_t - sqrt_max;
-        let t_p2 = d * d;
+        let t_p2 = self.t_p2(sqrt_max);
         let leaf2 = self.leaf * math::one_minus_exp_neg(self.lambda_t_cut / t_p2);
         let inner =
             self.inner * self.inv_t * math::exp_nonpositive(-self.lambda * t_max * self.inv_t);
@@ -208,19 +212,11 @@ impl<T: Copy> Lane<T> {
     }
 }
 
-/// The values of a batch of finite splits, laid out for vector loops. The children are already
-/// ordered by mass² (`max`/`min`). The splits with a leaf child (at most |S| of a subset's
-/// splits) are also listed apart, packed, so that their costlier weight is computed in a vector
-/// loop of their own.
+/// A batch of consecutive splits of one subset, by their part `A`. The splits with a leaf
+/// child (at most |S| of a subset's splits) are also listed apart, so that their costlier weight
+/// is computed in a vector loop of their own.
 struct Batch {
     a: Lane<Mask>,
-    t_max: Lane<f64>,
-    t_min: Lane<f64>,
-    sqrt_max: Lane<f64>,
-    za: Lane<f64>,
-    zb: Lane<f64>,
-    ma: Lane<f64>,
-    mb: Lane<f64>,
     /// Index in the batch of each split with a leaf child.
     leaf_at: Lane<u8>,
     /// `t_max` and `sqrt_max` of each split with a leaf child.
@@ -235,13 +231,6 @@ impl Batch {
     fn new() -> Self {
         Batch {
             a: Lane::new(),
-            t_max: Lane::new(),
-            t_min: Lane::new(),
-            sqrt_max: Lane::new(),
-            za: Lane::new(),
-            zb: Lane::new(),
-            ma: Lane::new(),
-            mb: Lane::new(),
             leaf_at: Lane::new(),
             leaf_t_max: Lane::new(),
             leaf_sqrt_max: Lane::new(),
@@ -250,18 +239,12 @@ impl Batch {
     }
 
     /// Fills the lanes from `len` up to the next multiple of [`LANES`] (and likewise the leaf
-    /// list, of length `leaves`), so that the vector loops read only initialised values. What
-    /// they compute there is never used.
+    /// list, of length `leaves`), so that the vector loops read only initialised values: the
+    /// padding splits of `s` are `(s, ∅)`, which the empty set's Z = 0 keeps out of the sums.
     #[inline(always)]
-    fn pad(&mut self, len: usize, leaves: usize) {
+    fn pad(&mut self, s: Mask, len: usize, leaves: usize) {
         for i in len..padded(len) {
-            self.t_max.set(i, 0.0);
-            self.t_min.set(i, 0.0);
-            self.sqrt_max.set(i, 0.0);
-            self.za.set(i, 0.0);
-            self.zb.set(i, 0.0);
-            self.ma.set(i, 0.0);
-            self.mb.set(i, 0.0);
+            self.a.set(i, s);
         }
         for j in leaves..padded(leaves) {
             self.leaf_t_max.set(j, 0.0);
@@ -340,6 +323,8 @@ impl<'a> GinkgoTrellis<'a> {
             });
         }
         params.validate().map_err(TrellisError::Param)?;
+        // The empty set has no tree (Z = 0): the padding splits `(S, ∅)` of a batch read it.
+        cells[0] = Cell::default();
         for s in 1..=mask::full(n) {
             let t = if s.count_ones() == 1 {
                 0.0
@@ -531,41 +516,69 @@ impl<'a> GinkgoTrellis<'a> {
         }
     }
 
-    /// Folds a batch of finite splits in linear mode. The first loops are branch-free and
-    /// vectorize over whole groups of [`LANES`]: the weight of every split as if its children
-    /// were inner clusters ([`Parent::inner_weight`]) and its products, and the weights of the
-    /// splits with a leaf child ([`Parent::leaf_weight`]), whose products then replace the
-    /// others. The last loop adds up in split order.
+    /// Folds a batch of splits in linear mode. The first loop is branch-free and vectorizes
+    /// over whole groups of [`LANES`], loading the children's cells itself (gathers): the
+    /// weight of every split as if its children were inner clusters ([`Parent::inner_weight`])
+    /// and its products, 0 unless ψ and both children are finite. The splits with a leaf child
+    /// get their weights ([`Parent::leaf_weight`]) in a second one and their products replace
+    /// the others. The last loop adds up in split order.
     #[inline(always)]
     fn flush_linear(&self, acc: &mut Acc, s: Mask, batch: &mut Batch, fill: Fill) {
         let Fill { len, leaves } = fill;
         let p = self.parent(s);
-        batch.pad(len, leaves);
+        batch.pad(s, len, leaves);
+        let cells = &*self.cells;
         let mut zz = Lane::<f64>::new();
         let mut mm = Lane::<f64>::new();
-        // SAFETY: `gather` set every field of the batch for all indices below `len` (and the
-        // leaf list below `leaves`), `pad` the rest up to the next multiple of `LANES`,
-        // and each loop sets what the next one reads for the same indices.
+        // SAFETY: `push` set `batch.a` for all indices below `len` (and the leaf list below
+        // `leaves`), `pad` the rest up to the next multiple of `LANES`, and each loop sets what
+        // the next one reads for the same indices. Every `a` and `s ^ a` is a subset of `s`,
+        // whose cell exists.
         unsafe {
-            for i in 0..padded(len) {
-                let w = p.inner_weight(
-                    batch.t_max.get(i),
-                    batch.t_min.get(i),
-                    batch.sqrt_max.get(i),
-                );
-                zz.set(i, w * batch.za.get(i) * batch.zb.get(i));
-                mm.set(i, w * batch.ma.get(i) * batch.mb.get(i));
-            }
-            if leaves > 0 {
+            // A batch of a few groups has mostly leaf-child splits (all of them up to 3 leaves):
+            // weighing every lane both ways is cheaper there than the leaf list's extra loops,
+            // whose chain of dependent steps small subsets wait on.
+            let small = len <= 2 * LANES;
+            let degenerate = if small {
+                self.weigh::<true>(&p, s, batch, len, &mut zz, &mut mm)
+            } else {
+                self.weigh::<false>(&p, s, batch, len, &mut zz, &mut mm)
+            };
+            if leaves > 0 && !small {
+                for j in 0..leaves {
+                    let a = batch.a.get(batch.leaf_at.get(j) as usize);
+                    let ca = cells.get_unchecked(a as usize);
+                    let cb = cells.get_unchecked((s ^ a) as usize);
+                    batch
+                        .leaf_t_max
+                        .set(j, if ca.t >= cb.t { ca.t } else { cb.t });
+                    batch.leaf_sqrt_max.set(j, ca.sqrt_t.max(cb.sqrt_t));
+                }
                 for j in 0..padded(leaves) {
                     let w = p.leaf_weight(batch.leaf_t_max.get(j), batch.leaf_sqrt_max.get(j));
                     batch.leaf_w.set(j, w);
                 }
                 for j in 0..leaves {
                     let i = batch.leaf_at.get(j) as usize;
+                    let a = batch.a.get(i);
+                    let ca = cells.get_unchecked(a as usize);
+                    let cb = cells.get_unchecked((s ^ a) as usize);
                     let w = batch.leaf_w.get(j);
-                    zz.set(i, w * batch.za.get(i) * batch.zb.get(i));
-                    mm.set(i, w * batch.ma.get(i) * batch.mb.get(i));
+                    let finite = ca.z != 0.0 && cb.z != 0.0;
+                    zz.set(i, if finite { w * ca.z * cb.z } else { 0.0 });
+                    mm.set(i, if finite { w * ca.m * cb.m } else { 0.0 });
+                }
+            }
+            if degenerate {
+                // A child as heavy as the parent (t_P2 = 0) has density 0: its trees, counted
+                // by `push` with every other split, are not finite.
+                for i in 0..len {
+                    let a = batch.a.get(i);
+                    let ca = cells.get_unchecked(a as usize);
+                    let cb = cells.get_unchecked((s ^ a) as usize);
+                    if ca.t.min(cb.t) > 0.0 && p.t_p2(ca.sqrt_t.max(cb.sqrt_t)) == 0.0 {
+                        acc.count -= count_product(ca.count, cb.count);
+                    }
                 }
             }
             for i in 0..len {
@@ -579,13 +592,66 @@ impl<'a> GinkgoTrellis<'a> {
         }
     }
 
+    /// The first loop of [`Self::flush_linear`]: sets `zz` and `mm` for the padded batch and
+    /// tells whether a split with two inner children had t_P2 = 0. With `LEAF_LANES`, the
+    /// splits with a leaf child get their own weight; without, 0, for the leaf list to set.
+    ///
+    /// # Safety
+    /// `batch.a` must be set up to `padded(len)`, with subsets of `s`.
+    #[inline(always)]
+    unsafe fn weigh<const LEAF_LANES: bool>(
+        &self,
+        p: &Parent,
+        s: Mask,
+        batch: &Batch,
+        len: usize,
+        zz: &mut Lane<f64>,
+        mm: &mut Lane<f64>,
+    ) -> bool {
+        let cells = &*self.cells;
+        let mut degenerate = false;
+        for i in 0..padded(len) {
+            let a = batch.a.get(i);
+            let ca = cells.get_unchecked(a as usize);
+            let cb = cells.get_unchecked((s ^ a) as usize);
+            let (t_max, t_min) = if ca.t >= cb.t {
+                (ca.t, cb.t)
+            } else {
+                (cb.t, ca.t)
+            };
+            // √ is monotonic, so this is the heavier child's √t (or an equal value).
+            let sqrt_max = ca.sqrt_t.max(cb.sqrt_t);
+            let t_p2 = p.t_p2(sqrt_max);
+            let inner = t_min > 0.0;
+            let w_inner = p.inner_weight(t_max, t_min, t_p2);
+            let w = if LEAF_LANES && !inner {
+                p.leaf_weight(t_max, sqrt_max)
+            } else {
+                w_inner
+            };
+            // In linear mode z = 0 exactly when a subset has no finite tree: a finite one
+            // whose z underflowed has already failed the range check, which reruns the log
+            // evaluation.
+            let psi_finite = if LEAF_LANES {
+                !inner | (t_p2 != 0.0)
+            } else {
+                inner & (t_p2 != 0.0)
+            };
+            let finite = psi_finite & (ca.z != 0.0) & (cb.z != 0.0);
+            degenerate |= inner & (t_p2 == 0.0);
+            zz.set(i, if finite { w * ca.z * cb.z } else { 0.0 });
+            mm.set(i, if finite { w * ca.m * cb.m } else { 0.0 });
+        }
+        degenerate
+    }
+
     /// The linear evaluation of all splits of `s`, in batches.
     #[inline(always)]
     fn fold_linear(&self, acc: &mut Acc, s: Mask) {
         let mut batch = Batch::new();
         let mut fill = Fill::default();
         for a in mask::splits(s) {
-            self.gather(&mut batch, &mut fill, acc, s, a);
+            acc.count += self.push(&mut batch, &mut fill, s, a);
             if fill.len == BATCH {
                 self.flush_linear(acc, s, &mut batch, fill);
                 fill = Fill::default();
@@ -613,52 +679,29 @@ impl<'a> GinkgoTrellis<'a> {
         self.fold_linear(acc, s)
     }
 
-    /// Appends split `a` of `s` to the batch if ψ and both children are finite, and counts its
-    /// trees. A split with a leaf child also goes on the batch's leaf list.
+    /// Appends split `a` of `s` to the batch (and to its leaf list if a child is a single
+    /// leaf), and returns its number of trees: `N(A) N(B)` is 0 unless both children have
+    /// finite trees, and `flush_linear` takes back the rare splits whose ψ is −∞ for a finite
+    /// pair.
     #[inline(always)]
-    fn gather(&self, batch: &mut Batch, fill: &mut Fill, acc: &mut Acc, s: Mask, a: Mask) {
-        let ca = &self.cells[a as usize];
-        let cb = &self.cells[(s ^ a) as usize];
-        // In linear mode z = 0 exactly when a subset has no finite tree: a finite one whose z
-        // underflowed has already failed the range check, which reruns the log evaluation.
-        if ca.z == 0.0 || cb.z == 0.0 {
-            return;
-        }
-        let p = &self.cells[s as usize];
-        let (t_max, t_min) = if ca.t >= cb.t {
-            (ca.t, cb.t)
-        } else {
-            (cb.t, ca.t)
+    fn push(&self, batch: &mut Batch, fill: &mut Fill, s: Mask, a: Mask) -> u128 {
+        let b = s ^ a;
+        // SAFETY: `a` and `b` are subsets of `s`, whose cell exists. Unchecked indexing (no
+        // panic path) also lets the caller keep its count in a register.
+        let (ca, cb) = unsafe {
+            (
+                self.cells.get_unchecked(a as usize),
+                self.cells.get_unchecked(b as usize),
+            )
         };
-        // √ is monotonic, so this is the heavier child's √t (or an equal value). Selecting it
-        // with the comparison above made LLVM load it through a branch, mispredicted half the
-        // time.
-        let sqrt_max = ca.sqrt_t.max(cb.sqrt_t);
-        if t_min > 0.0 {
-            let d = p.sqrt_t - sqrt_max;
-            if d * d == 0.0 {
-                return;
-            }
-        } else if self.params.t_cut == 0.0 {
-            return;
-        } else {
-            let j = fill.leaves;
-            batch.leaf_at.set(j, fill.len as u8);
-            batch.leaf_t_max.set(j, t_max);
-            batch.leaf_sqrt_max.set(j, sqrt_max);
-            fill.leaves = j + 1;
-        }
         let len = fill.len;
-        acc.count += count_product(ca.count, cb.count);
+        if a == mask::lowest(s) || b & (b - 1) == 0 {
+            batch.leaf_at.set(fill.leaves, len as u8);
+            fill.leaves += 1;
+        }
         batch.a.set(len, a);
-        batch.t_max.set(len, t_max);
-        batch.t_min.set(len, t_min);
-        batch.sqrt_max.set(len, sqrt_max);
-        batch.za.set(len, ca.z);
-        batch.zb.set(len, cb.z);
-        batch.ma.set(len, ca.m);
-        batch.mb.set(len, cb.m);
         fill.len = len + 1;
+        count_product(ca.count, cb.count)
     }
 
     #[inline(always)]
@@ -703,10 +746,13 @@ impl Recurrence for GinkgoTrellis<'_> {
             m,
             count: 0,
             best: 0,
-            // ψ = −∞ for every split of a subset below the cut, or of zero mass (ln 0).
+            // ψ = −∞ for every split of a subset below the cut, or of zero mass (ln 0). At
+            // t_cut = 0, ψ = −∞ for every split with a leaf child (ln(1 − e⁰)), which every tree
+            // has: no subset has a finite tree, and the linear fold, which leaves that check to
+            // its leaf-child splits, can skip them all.
             skip: {
                 let t = self.cells[s as usize].t;
-                !(t >= self.params.t_cut && t > 0.0)
+                !(t >= self.params.t_cut && t > 0.0) || self.params.t_cut == 0.0
             },
         }
     }
@@ -722,10 +768,8 @@ impl Recurrence for GinkgoTrellis<'_> {
             Mode::Linear => {
                 let mut batch = Batch::new();
                 let mut fill = Fill::default();
-                self.gather(&mut batch, &mut fill, acc, s, a);
-                if fill.len > 0 {
-                    self.flush_linear(acc, s, &mut batch, fill);
-                }
+                acc.count += self.push(&mut batch, &mut fill, s, a);
+                self.flush_linear(acc, s, &mut batch, fill);
             }
             Mode::Log => self.split_log(acc, a, b),
         }
