@@ -293,3 +293,33 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_child_as_heavy_as_its_parent_makes_the_split_infinite_in_the_linear_evaluation() {
+    // Two very hard leaves and two soft massive ones: the soft pair (t ≥ t_cut) is lost in the
+    // rounding of the hard momenta, so t(all) = t(hard pair) exactly and t_P2 = 0 for the split
+    // {hard pair | soft pair}, whose ψ is −∞ although both children have finite trees.
+    let leaves = [
+        leaf(1e17, 0.0, 0.0, 4.0),
+        leaf(1.3e17, 0.07, -0.05, 9.0),
+        leaf(3.0, 0.2, 0.15, 16.0),
+        leaf(2.0, -0.15, 0.2, 16.0),
+    ];
+    let params = GinkgoParams::default();
+    let mut cells = vec![Cell::default(); 16];
+    let mut tr = GinkgoTrellis::new(&leaves, params, &mut cells).unwrap();
+    assert_eq!(tr.t(0b1111), tr.t(0b0011));
+    assert!(tr.t(0b1100) >= params.t_cut);
+    tr.solve();
+    assert_eq!(tr.mode(), Mode::Linear);
+    let r = tr.result();
+    let (bf, _) = brute::solve(&leaves, &params);
+    assert_eq!(r.n_trees, bf.n_trees);
+    assert!(
+        close(r.log_z, bf.log_z, 1e-11),
+        "{} vs {}",
+        r.log_z,
+        bf.log_z
+    );
+    assert!(close(r.map_llh, bf.map_llh, 1e-11));
+}
