@@ -86,7 +86,7 @@ pub enum Mode {
     Log,
 }
 
-/// Vector instructions the linear evaluation may use; both give bit-identical results.
+/// Vector instructions the linear evaluation may use; all give bit-identical results.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Simd {
     /// The target's baseline (SSE2 on x86-64).
@@ -187,9 +187,9 @@ const BATCH: usize = 64;
 /// in a scalar remainder, which would dominate subsets of a few dozen splits.
 const LANES: usize = 8;
 
-/// One field of a batch: written by `gather` (or as padding) for indices below the padded batch
-/// length before anything reads it. Left uninitialised so that starting a batch costs nothing
-/// (zeroing ~7 KB per subset was half the time of a 9-leaf jet).
+/// One field of a batch: written by `push` or `flush_linear` (or as padding) for indices below
+/// the padded batch length before anything reads it. Left uninitialised so that starting a
+/// batch costs nothing (zeroing ~7 KB per subset was half the time of a 9-leaf jet).
 #[derive(Clone, Copy)]
 struct Lane<T: Copy>([MaybeUninit<T>; BATCH]);
 
