@@ -221,6 +221,15 @@ impl<T: Copy> Lane<T> {
 /// is computed in a vector loop of their own.
 struct Batch {
     a: Lane<Mask>,
+    /// The children's values, staged by `flush_linear` when the vector loop does not load
+    /// them itself.
+    t_max: Lane<f64>,
+    t_min: Lane<f64>,
+    sqrt_max: Lane<f64>,
+    za: Lane<f64>,
+    zb: Lane<f64>,
+    ma: Lane<f64>,
+    mb: Lane<f64>,
     /// Index in the batch of each split with a leaf child.
     leaf_at: Lane<u8>,
     /// `t_max` and `sqrt_max` of each split with a leaf child.
@@ -235,10 +244,46 @@ impl Batch {
     fn new() -> Self {
         Batch {
             a: Lane::new(),
+            t_max: Lane::new(),
+            t_min: Lane::new(),
+            sqrt_max: Lane::new(),
+            za: Lane::new(),
+            zb: Lane::new(),
+            ma: Lane::new(),
+            mb: Lane::new(),
             leaf_at: Lane::new(),
             leaf_t_max: Lane::new(),
             leaf_sqrt_max: Lane::new(),
             leaf_w: Lane::new(),
+        }
+    }
+
+    /// Stages the children's values of split `i`.
+    #[inline(always)]
+    fn stage(&mut self, i: usize, c: Children) {
+        self.t_max.set(i, c.t_max);
+        self.t_min.set(i, c.t_min);
+        self.sqrt_max.set(i, c.sqrt_max);
+        self.za.set(i, c.za);
+        self.zb.set(i, c.zb);
+        self.ma.set(i, c.ma);
+        self.mb.set(i, c.mb);
+    }
+
+    /// The children's values of split `i`.
+    ///
+    /// # Safety
+    /// `stage(i, …)` must have been called for this batch.
+    #[inline(always)]
+    unsafe fn staged(&self, i: usize) -> Children {
+        Children {
+            t_max: self.t_max.get(i),
+            t_min: self.t_min.get(i),
+            sqrt_max: self.sqrt_max.get(i),
+            za: self.za.get(i),
+            zb: self.zb.get(i),
+            ma: self.ma.get(i),
+            mb: self.mb.get(i),
         }
     }
 
@@ -255,6 +300,19 @@ impl Batch {
             self.leaf_sqrt_max.set(j, 0.0);
         }
     }
+}
+
+/// What the weight and products of a split need from its children: mass² ordered, the heavier's
+/// √t, and both Z and MAP values (`a` for the part holding the lowest leaf).
+#[derive(Clone, Copy)]
+struct Children {
+    t_max: f64,
+    t_min: f64,
+    sqrt_max: f64,
+    za: f64,
+    zb: f64,
+    ma: f64,
+    mb: f64,
 }
 
 /// How much of a batch is filled. Kept apart from the lanes: set next to them, LLVM merged
@@ -527,7 +585,13 @@ impl<'a> GinkgoTrellis<'a> {
     /// get their weights ([`Parent::leaf_weight`]) in a second one and their products replace
     /// the others. The last loop adds up in split order.
     #[inline(always)]
-    fn flush_linear(&self, acc: &mut Acc, s: Mask, batch: &mut Batch, fill: Fill) {
+    fn flush_linear<const GATHER: bool>(
+        &self,
+        acc: &mut Acc,
+        s: Mask,
+        batch: &mut Batch,
+        fill: Fill,
+    ) {
         let Fill { len, leaves } = fill;
         let p = self.parent(s);
         batch.pad(s, len, leaves);
@@ -544,9 +608,9 @@ impl<'a> GinkgoTrellis<'a> {
             // whose chain of dependent steps small subsets wait on.
             let small = len <= 2 * LANES;
             let degenerate = if small {
-                self.weigh::<true>(&p, s, batch, len, &mut zz, &mut mm)
+                self.weigh::<true, GATHER>(&p, s, batch, len, &mut zz, &mut mm)
             } else {
-                self.weigh::<false>(&p, s, batch, len, &mut zz, &mut mm)
+                self.weigh::<false, GATHER>(&p, s, batch, len, &mut zz, &mut mm)
             };
             if leaves > 0 && !small {
                 for j in 0..leaves {
@@ -596,40 +660,68 @@ impl<'a> GinkgoTrellis<'a> {
         }
     }
 
+    /// The children's values of split `a` of `s`, straight from the cells.
+    ///
+    /// # Safety
+    /// `a` must be a subset of `s`, and `s` have a cell.
+    #[inline(always)]
+    unsafe fn children(&self, s: Mask, a: Mask) -> Children {
+        let ca = self.cells.get_unchecked(a as usize);
+        let cb = self.cells.get_unchecked((s ^ a) as usize);
+        let (t_max, t_min) = if ca.t >= cb.t {
+            (ca.t, cb.t)
+        } else {
+            (cb.t, ca.t)
+        };
+        Children {
+            t_max,
+            t_min,
+            // √ is monotonic, so this is the heavier child's √t (or an equal value).
+            sqrt_max: ca.sqrt_t.max(cb.sqrt_t),
+            za: ca.z,
+            zb: cb.z,
+            ma: ca.m,
+            mb: cb.m,
+        }
+    }
+
     /// The first loop of [`Self::flush_linear`]: sets `zz` and `mm` for the padded batch and
     /// tells whether a split with two inner children had t_P2 = 0. With `LEAF_LANES`, the
     /// splits with a leaf child get their own weight; without, 0, for the leaf list to set.
+    /// With `GATHER` (AVX-512) the vector loop loads the children's cells itself; without, a
+    /// scalar loop stages their values first: LLVM does not vectorize the loads for AVX2 or
+    /// SSE2, and left the whole loop scalar (45% slower with AVX2 than staging).
     ///
     /// # Safety
     /// `batch.a` must be set up to `padded(len)`, with subsets of `s`.
     #[inline(always)]
-    unsafe fn weigh<const LEAF_LANES: bool>(
+    unsafe fn weigh<const LEAF_LANES: bool, const GATHER: bool>(
         &self,
         p: &Parent,
         s: Mask,
-        batch: &Batch,
+        batch: &mut Batch,
         len: usize,
         zz: &mut Lane<f64>,
         mm: &mut Lane<f64>,
     ) -> bool {
-        let cells = &*self.cells;
+        if !GATHER {
+            for i in 0..padded(len) {
+                let c = self.children(s, batch.a.get(i));
+                batch.stage(i, c);
+            }
+        }
         let mut degenerate = false;
         for i in 0..padded(len) {
-            let a = batch.a.get(i);
-            let ca = cells.get_unchecked(a as usize);
-            let cb = cells.get_unchecked((s ^ a) as usize);
-            let (t_max, t_min) = if ca.t >= cb.t {
-                (ca.t, cb.t)
+            let c = if GATHER {
+                self.children(s, batch.a.get(i))
             } else {
-                (cb.t, ca.t)
+                batch.staged(i)
             };
-            // √ is monotonic, so this is the heavier child's √t (or an equal value).
-            let sqrt_max = ca.sqrt_t.max(cb.sqrt_t);
-            let t_p2 = p.t_p2(sqrt_max);
-            let inner = t_min > 0.0;
-            let w_inner = p.inner_weight(t_max, t_min, t_p2);
+            let t_p2 = p.t_p2(c.sqrt_max);
+            let inner = c.t_min > 0.0;
+            let w_inner = p.inner_weight(c.t_max, c.t_min, t_p2);
             let w = if LEAF_LANES && !inner {
-                p.leaf_weight(t_max, sqrt_max)
+                p.leaf_weight(c.t_max, c.sqrt_max)
             } else {
                 w_inner
             };
@@ -641,28 +733,28 @@ impl<'a> GinkgoTrellis<'a> {
             } else {
                 inner & (t_p2 != 0.0)
             };
-            let finite = psi_finite & (ca.z != 0.0) & (cb.z != 0.0);
+            let finite = psi_finite & (c.za != 0.0) & (c.zb != 0.0);
             degenerate |= inner & (t_p2 == 0.0);
-            zz.set(i, if finite { w * ca.z * cb.z } else { 0.0 });
-            mm.set(i, if finite { w * ca.m * cb.m } else { 0.0 });
+            zz.set(i, if finite { w * c.za * c.zb } else { 0.0 });
+            mm.set(i, if finite { w * c.ma * c.mb } else { 0.0 });
         }
         degenerate
     }
 
-    /// The linear evaluation of all splits of `s`, in batches.
+    /// The linear evaluation of all splits of `s`, in batches (`GATHER`: see [`Self::weigh`]).
     #[inline(always)]
-    fn fold_linear(&self, acc: &mut Acc, s: Mask) {
+    fn fold_linear<const GATHER: bool>(&self, acc: &mut Acc, s: Mask) {
         let mut batch = Batch::new();
         let mut fill = Fill::default();
         for a in mask::splits(s) {
             acc.count += self.push(&mut batch, &mut fill, s, a);
             if fill.len == BATCH {
-                self.flush_linear(acc, s, &mut batch, fill);
+                self.flush_linear::<GATHER>(acc, s, &mut batch, fill);
                 fill = Fill::default();
             }
         }
         if fill.len > 0 {
-            self.flush_linear(acc, s, &mut batch, fill);
+            self.flush_linear::<GATHER>(acc, s, &mut batch, fill);
         }
     }
 
@@ -671,7 +763,7 @@ impl<'a> GinkgoTrellis<'a> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn fold_linear_avx2(&self, acc: &mut Acc, s: Mask) {
-        self.fold_linear(acc, s)
+        self.fold_linear::<false>(acc, s)
     }
 
     /// [`Self::fold_linear`] compiled for AVX-512 (a group of [`LANES`] is one register). The
@@ -680,7 +772,7 @@ impl<'a> GinkgoTrellis<'a> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
     unsafe fn fold_linear_avx512(&self, acc: &mut Acc, s: Mask) {
-        self.fold_linear(acc, s)
+        self.fold_linear::<true>(acc, s)
     }
 
     /// Appends split `a` of `s` to the batch (and to its leaf list if a child is a single
@@ -773,7 +865,7 @@ impl Recurrence for GinkgoTrellis<'_> {
                 let mut batch = Batch::new();
                 let mut fill = Fill::default();
                 acc.count += self.push(&mut batch, &mut fill, s, a);
-                self.flush_linear(acc, s, &mut batch, fill);
+                self.flush_linear::<false>(acc, s, &mut batch, fill);
             }
             Mode::Log => self.split_log(acc, a, b),
         }
@@ -787,7 +879,7 @@ impl Recurrence for GinkgoTrellis<'_> {
                     self.split_log(acc, a, s ^ a);
                 }
             }
-            (Mode::Linear, Simd::Baseline) => self.fold_linear(acc, s),
+            (Mode::Linear, Simd::Baseline) => self.fold_linear::<false>(acc, s),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `set_simd` requires the caller to have checked that the CPU has AVX2.
             (Mode::Linear, Simd::Avx2) => unsafe { self.fold_linear_avx2(acc, s) },
