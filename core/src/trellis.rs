@@ -221,7 +221,7 @@ impl<T: Copy> Lane<T> {
 /// is computed in a vector loop of their own.
 struct Batch {
     a: Lane<Mask>,
-    /// The children's values, staged by `flush_linear` when the vector loop does not load
+    /// The children's values, staged by `weigh` when the vector loop does not load
     /// them itself.
     t_max: Lane<f64>,
     t_min: Lane<f64>,
