@@ -20,7 +20,11 @@ use core::mem::MaybeUninit;
 pub const MAX_LEAVES: usize = 24;
 
 /// Work-buffer entry for one subset; a trellis over `n` leaves needs `2^n` of them.
+///
+/// Aligned to a 64-byte cache line (its size): with the 16-byte alignment of its `u128`, a
+/// buffer could start mid-line and every cell a split reads would span two lines.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(align(64))]
 pub struct Cell {
     t: f64,
     sqrt_t: f64,
@@ -86,7 +90,7 @@ pub enum Mode {
     Log,
 }
 
-/// Vector instructions the linear evaluation may use; both give bit-identical results.
+/// Vector instructions the linear evaluation may use; all give bit-identical results.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Simd {
     /// The target's baseline (SSE2 on x86-64).
@@ -95,6 +99,9 @@ pub enum Simd {
     /// AVX2 (x86-64 only).
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// AVX-512 F, DQ and VL (x86-64 only).
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
 }
 
 /// Per-λ constants of the linear split weight.
@@ -118,6 +125,53 @@ impl Weights {
     }
 }
 
+/// What the weight of a split needs from its parent, copied into locals so that the vector
+/// loops read no memory but their lanes.
+#[derive(Clone, Copy)]
+struct Parent {
+    lambda: f64,
+    inner: f64,
+    leaf: f64,
+    /// `λ²/(1 − e^{−λ})² / 4π`: the constant of [`Parent::inner_weight`].
+    k_inner: f64,
+    lambda_t_cut: f64,
+    sqrt_t: f64,
+    inv_t: f64,
+    /// `1/(1 − e^{−λ}) · (1 − e^{−λ t_cut / t_P})`: the density of a leaf child under the
+    /// parent's own scale, the first factor of [`Parent::leaf_weight`] when both children are
+    /// leaves.
+    both_leaves: f64,
+}
+
+impl Parent {
+    /// e^ψ of a split into two inner clusters, `t_p2` being [`Parent::t_p2`] of the heavier.
+    #[inline(always)]
+    fn inner_weight(&self, t_max: f64, t_min: f64, t_p2: f64) -> f64 {
+        let inv2 = 1.0 / t_p2;
+        let e = math::exp_nonpositive(-self.lambda * (t_max * self.inv_t + t_min * inv2));
+        self.k_inner * self.inv_t * inv2 * e
+    }
+
+    /// `t_P2 = (√t_P − √t_max)²`, the scale of the lighter child, from the heavier's `√t`.
+    #[inline(always)]
+    fn t_p2(&self, sqrt_max: f64) -> f64 {
+        let d = self.sqrt_t - sqrt_max;
+        d * d
+    }
+
+    /// e^ψ of a split with at least one leaf child (t = 0), the other of mass² `t_max` (0 for a
+    /// leaf). Branch-free, for the vector loop.
+    #[inline(always)]
+    fn leaf_weight(&self, t_max: f64, sqrt_max: f64) -> f64 {
+        let t_p2 = self.t_p2(sqrt_max);
+        let leaf2 = self.leaf * math::one_minus_exp_neg(self.lambda_t_cut / t_p2);
+        let inner =
+            self.inner * self.inv_t * math::exp_nonpositive(-self.lambda * t_max * self.inv_t);
+        let first = if t_max > 0.0 { inner } else { self.both_leaves };
+        first * leaf2 * (1.0 / (4.0 * PI))
+    }
+}
+
 /// `x · y` for tree counts: one 64×64→128 multiply when both fit in 64 bits (always for
 /// subsets of up to 19 leaves), the full 128-bit product otherwise.
 #[inline(always)]
@@ -129,15 +183,17 @@ fn count_product(x: u128, y: u128) -> u128 {
     }
 }
 
-/// Subsets of up to this many leaves (at most 2^(k−1) − 1 splits) take the scalar loop.
-const SCALAR_MAX_LEAVES: u32 = 6;
-
 /// Splits folded per batch in linear mode.
 const BATCH: usize = 64;
 
-/// One field of a batch: written by `gather` for indices below the batch length before
-/// anything reads it. Left uninitialised so that starting a batch costs nothing (zeroing
-/// ~7 KB per subset was half the time of a 9-leaf jet).
+/// The vector loops run over whole groups of this many lanes (one AVX-512 register of `f64`;
+/// two AVX2 or four SSE2 ones): a batch is padded up to a multiple of it, so that no loop ends
+/// in a scalar remainder, which would dominate subsets of a few dozen splits.
+const LANES: usize = 8;
+
+/// One field of a batch: written by `push` or `flush_linear` (or as padding) for indices below
+/// the padded batch length before anything reads it. Left uninitialised so that starting a
+/// batch costs nothing (zeroing ~7 KB per subset was half the time of a 9-leaf jet).
 #[derive(Clone, Copy)]
 struct Lane<T: Copy>([MaybeUninit<T>; BATCH]);
 
@@ -160,10 +216,13 @@ impl<T: Copy> Lane<T> {
     }
 }
 
-/// The values of a batch of finite splits, laid out for vector loops. The children are already
-/// ordered by mass² (`max`/`min`), and a split with a leaf child carries its weight in `w_leaf`.
+/// A batch of consecutive splits of one subset, by their part `A`. The splits with a leaf
+/// child (at most |S| of a subset's splits) are also listed apart, so that their costlier weight
+/// is computed in a vector loop of their own.
 struct Batch {
     a: Lane<Mask>,
+    /// The children's values, staged by `weigh` when the vector loop does not load
+    /// them itself.
     t_max: Lane<f64>,
     t_min: Lane<f64>,
     sqrt_max: Lane<f64>,
@@ -171,7 +230,13 @@ struct Batch {
     zb: Lane<f64>,
     ma: Lane<f64>,
     mb: Lane<f64>,
-    w_leaf: Lane<f64>,
+    /// Index in the batch of each split with a leaf child.
+    leaf_at: Lane<u8>,
+    /// `t_max` and `sqrt_max` of each split with a leaf child.
+    leaf_t_max: Lane<f64>,
+    leaf_sqrt_max: Lane<f64>,
+    /// Their weights.
+    leaf_w: Lane<f64>,
 }
 
 impl Batch {
@@ -186,9 +251,85 @@ impl Batch {
             zb: Lane::new(),
             ma: Lane::new(),
             mb: Lane::new(),
-            w_leaf: Lane::new(),
+            leaf_at: Lane::new(),
+            leaf_t_max: Lane::new(),
+            leaf_sqrt_max: Lane::new(),
+            leaf_w: Lane::new(),
         }
     }
+
+    /// Stages the children's values of split `i`.
+    #[inline(always)]
+    fn stage(&mut self, i: usize, c: Children) {
+        self.t_max.set(i, c.t_max);
+        self.t_min.set(i, c.t_min);
+        self.sqrt_max.set(i, c.sqrt_max);
+        self.za.set(i, c.za);
+        self.zb.set(i, c.zb);
+        self.ma.set(i, c.ma);
+        self.mb.set(i, c.mb);
+    }
+
+    /// The children's values of split `i`.
+    ///
+    /// # Safety
+    /// `stage(i, …)` must have been called for this batch.
+    #[inline(always)]
+    unsafe fn staged(&self, i: usize) -> Children {
+        Children {
+            t_max: self.t_max.get(i),
+            t_min: self.t_min.get(i),
+            sqrt_max: self.sqrt_max.get(i),
+            za: self.za.get(i),
+            zb: self.zb.get(i),
+            ma: self.ma.get(i),
+            mb: self.mb.get(i),
+        }
+    }
+
+    /// Fills the lanes from `len` up to the next multiple of [`LANES`] (and likewise the leaf
+    /// list, of length `leaves`), so that the vector loops read only initialised values: the
+    /// padding splits of `s` are `(s, ∅)`, which the empty set's Z = 0 keeps out of the sums.
+    #[inline(always)]
+    fn pad(&mut self, s: Mask, len: usize, leaves: usize) {
+        for i in len..padded(len) {
+            self.a.set(i, s);
+        }
+        for j in leaves..padded(leaves) {
+            self.leaf_t_max.set(j, 0.0);
+            self.leaf_sqrt_max.set(j, 0.0);
+        }
+    }
+}
+
+/// What the weight and products of a split need from its children: mass² ordered, the heavier's
+/// √t, and both Z and MAP values (`a` for the part holding the lowest leaf).
+#[derive(Clone, Copy)]
+struct Children {
+    t_max: f64,
+    t_min: f64,
+    sqrt_max: f64,
+    za: f64,
+    zb: f64,
+    ma: f64,
+    mb: f64,
+}
+
+/// How much of a batch is filled. Kept apart from the lanes: set next to them, LLVM merged
+/// its initial zero and the uninitialised lanes into a 4 KiB `memset` per subset.
+#[derive(Clone, Copy, Default)]
+struct Fill {
+    /// Splits in the batch.
+    len: usize,
+    /// Splits with a leaf child among them.
+    leaves: usize,
+}
+
+/// `len` (at most [`BATCH`]) rounded up to whole groups of [`LANES`]. The bound is stated so
+/// that the vector loops over it need no bounds checks.
+#[inline(always)]
+fn padded(len: usize) -> usize {
+    len.next_multiple_of(LANES).min(BATCH)
 }
 
 /// Per-subset accumulator.
@@ -244,6 +385,8 @@ impl<'a> GinkgoTrellis<'a> {
             });
         }
         params.validate().map_err(TrellisError::Param)?;
+        // The empty set has no tree (Z = 0): the padding splits `(S, ∅)` of a batch read it.
+        cells[0] = Cell::default();
         for s in 1..=mask::full(n) {
             let t = if s.count_ones() == 1 {
                 0.0
@@ -411,36 +554,100 @@ impl<'a> GinkgoTrellis<'a> {
         }
     }
 
-    /// Folds a batch of finite splits in linear mode. The first loop is branch-free and
-    /// vectorizes: the weight of each split (inner children: [`Self::inner_weight`]; a leaf
-    /// child: the weight `gather` computed). The second adds up in split order.
+    /// The constants of the split weights of subset `s`.
     #[inline(always)]
-    fn flush_linear(&self, acc: &mut Acc, s: Mask, batch: &Batch, len: usize) {
+    fn parent(&self, s: Mask) -> Parent {
         let p = &self.cells[s as usize];
         let wt = self.weights(s);
-        let k_inner = Self::k_inner(wt);
+        let lambda_t_cut = wt.lambda * self.params.t_cut;
+        Parent {
+            lambda: wt.lambda,
+            inner: wt.inner,
+            leaf: wt.leaf,
+            k_inner: wt.inner * wt.inner * (1.0 / (4.0 * PI)),
+            lambda_t_cut,
+            sqrt_t: p.sqrt_t,
+            inv_t: p.inv_t,
+            // Only needed when t_max = 0, that is when both children are single leaves: a
+            // cluster of several leaves reaches a batch only with t ≥ t_cut and t > 0.
+            both_leaves: if mask::size(s) == 2 {
+                wt.leaf * math::one_minus_exp_neg(lambda_t_cut * p.inv_t)
+            } else {
+                0.0
+            },
+        }
+    }
+
+    /// Folds a batch of splits in linear mode. The first loop is branch-free and vectorizes
+    /// over whole groups of [`LANES`], loading the children's cells itself (gathers): the
+    /// weight of every split as if its children were inner clusters ([`Parent::inner_weight`])
+    /// and its products, 0 unless ψ and both children are finite. The splits with a leaf child
+    /// get their weights ([`Parent::leaf_weight`]) in a second one and their products replace
+    /// the others. The last loop adds up in split order.
+    #[inline(always)]
+    fn flush_linear<const GATHER: bool>(
+        &self,
+        acc: &mut Acc,
+        s: Mask,
+        batch: &mut Batch,
+        fill: Fill,
+    ) {
+        let Fill { len, leaves } = fill;
+        let p = self.parent(s);
+        batch.pad(s, len, leaves);
+        let cells = &*self.cells;
         let mut zz = Lane::<f64>::new();
         let mut mm = Lane::<f64>::new();
-        // SAFETY: `gather` set every field of the batch for all indices below `len`, and the
-        // first loop sets `zz` and `mm` for the same indices before the second reads them.
+        // SAFETY: `push` set `batch.a` for all indices below `len` (and the leaf list below
+        // `leaves`), `pad` the rest up to the next multiple of `LANES`, and each loop sets what
+        // the next one reads for the same indices. Every `a` and `s ^ a` is a subset of `s`,
+        // whose cell exists.
         unsafe {
-            for i in 0..len {
-                let t_min = batch.t_min.get(i);
-                let (w_inner, _) = Self::inner_weight(
-                    k_inner,
-                    wt.lambda,
-                    p,
-                    batch.t_max.get(i),
-                    t_min,
-                    batch.sqrt_max.get(i),
-                );
-                let w = if t_min > 0.0 {
-                    w_inner
-                } else {
-                    batch.w_leaf.get(i)
-                };
-                zz.set(i, w * batch.za.get(i) * batch.zb.get(i));
-                mm.set(i, w * batch.ma.get(i) * batch.mb.get(i));
+            // A batch of a few groups has mostly leaf-child splits (all of them up to 3 leaves):
+            // weighing every lane both ways is cheaper there than the leaf list's extra loops,
+            // whose chain of dependent steps small subsets wait on.
+            let small = len <= 2 * LANES;
+            let degenerate = if small {
+                self.weigh::<true, GATHER>(&p, s, batch, len, &mut zz, &mut mm)
+            } else {
+                self.weigh::<false, GATHER>(&p, s, batch, len, &mut zz, &mut mm)
+            };
+            if leaves > 0 && !small {
+                for j in 0..leaves {
+                    let a = batch.a.get(batch.leaf_at.get(j) as usize);
+                    let ca = cells.get_unchecked(a as usize);
+                    let cb = cells.get_unchecked((s ^ a) as usize);
+                    batch
+                        .leaf_t_max
+                        .set(j, if ca.t >= cb.t { ca.t } else { cb.t });
+                    batch.leaf_sqrt_max.set(j, ca.sqrt_t.max(cb.sqrt_t));
+                }
+                for j in 0..padded(leaves) {
+                    let w = p.leaf_weight(batch.leaf_t_max.get(j), batch.leaf_sqrt_max.get(j));
+                    batch.leaf_w.set(j, w);
+                }
+                for j in 0..leaves {
+                    let i = batch.leaf_at.get(j) as usize;
+                    let a = batch.a.get(i);
+                    let ca = cells.get_unchecked(a as usize);
+                    let cb = cells.get_unchecked((s ^ a) as usize);
+                    let w = batch.leaf_w.get(j);
+                    let finite = ca.z != 0.0 && cb.z != 0.0;
+                    zz.set(i, if finite { w * ca.z * cb.z } else { 0.0 });
+                    mm.set(i, if finite { w * ca.m * cb.m } else { 0.0 });
+                }
+            }
+            if degenerate {
+                // A child as heavy as the parent (t_P2 = 0) has density 0: its trees, counted
+                // by `push` with every other split, are not finite.
+                for i in 0..len {
+                    let a = batch.a.get(i);
+                    let ca = cells.get_unchecked(a as usize);
+                    let cb = cells.get_unchecked((s ^ a) as usize);
+                    if ca.t.min(cb.t) > 0.0 && p.t_p2(ca.sqrt_t.max(cb.sqrt_t)) == 0.0 {
+                        acc.count -= count_product(ca.count, cb.count);
+                    }
+                }
             }
             for i in 0..len {
                 acc.z += zz.get(i);
@@ -453,103 +660,101 @@ impl<'a> GinkgoTrellis<'a> {
         }
     }
 
-    /// e^ψ of a split into two inner clusters, and `t_P2`: one expression for the scalar and
-    /// the vector loops, so both give the same bits.
+    /// The children's values of split `a` of `s`, straight from the cells.
+    ///
+    /// # Safety
+    /// `a` must be a subset of `s`, and `s` have a cell.
     #[inline(always)]
-    fn inner_weight(
-        k_inner: f64,
-        lambda: f64,
-        p: &Cell,
-        t_max: f64,
-        t_min: f64,
-        sqrt_max: f64,
-    ) -> (f64, f64) {
-        let d = p.sqrt_t - sqrt_max;
-        let t_p2 = d * d;
-        let inv2 = 1.0 / t_p2;
-        let e = math::exp_nonpositive(-lambda * (t_max * p.inv_t + t_min * inv2));
-        (k_inner * p.inv_t * inv2 * e, t_p2)
-    }
-
-    /// `λ²/(1 − e^{−λ})² / 4π`: the constant of [`Self::inner_weight`].
-    #[inline(always)]
-    fn k_inner(wt: &Weights) -> f64 {
-        wt.inner * wt.inner * (1.0 / (4.0 * PI))
-    }
-
-    /// The linear evaluation of the splits of `s` one at a time, straight from the cells: for
-    /// small subsets, whose few splits would leave the vector loop mostly in its remainder.
-    #[inline(always)]
-    fn fold_scalar(&self, acc: &mut Acc, s: Mask) {
-        let p = &self.cells[s as usize];
-        let wt = self.weights(s);
-        let k_inner = Self::k_inner(wt);
-        for a in mask::splits(s) {
-            let ca = &self.cells[a as usize];
-            let cb = &self.cells[(s ^ a) as usize];
-            if ca.z == 0.0 || cb.z == 0.0 {
-                continue;
-            }
-            let a_heavier = ca.t >= cb.t;
-            let (t_max, t_min, sqrt_max) = if a_heavier {
-                (ca.t, cb.t, ca.sqrt_t)
-            } else {
-                (cb.t, ca.t, cb.sqrt_t)
-            };
-            let w = if t_min > 0.0 {
-                let (w, t_p2) = Self::inner_weight(k_inner, wt.lambda, p, t_max, t_min, sqrt_max);
-                if t_p2 == 0.0 {
-                    continue;
-                }
-                w
-            } else if self.params.t_cut == 0.0 {
-                continue;
-            } else {
-                self.leaf_child_weight(wt, p, t_max, sqrt_max)
-            };
-            acc.count += count_product(ca.count, cb.count);
-            acc.z += w * ca.z * cb.z;
-            let m = w * ca.m * cb.m;
-            if m > acc.m {
-                acc.m = m;
-                acc.best = a;
-            }
-        }
-    }
-
-    /// e^ψ for a split with at least one leaf child (t = 0) and the other child of mass² `t_max`.
-    fn leaf_child_weight(&self, wt: &Weights, p: &Cell, t_max: f64, sqrt_max: f64) -> f64 {
-        let d = p.sqrt_t - sqrt_max;
-        let t_p2 = d * d;
-        let tc = self.params.t_cut;
-        let leaf2 = wt.leaf * math::one_minus_exp_neg(wt.lambda * tc / t_p2);
-        let first = if t_max > 0.0 {
-            wt.inner * p.inv_t * math::exp_nonpositive(-wt.lambda * t_max * p.inv_t)
+    unsafe fn children(&self, s: Mask, a: Mask) -> Children {
+        let ca = self.cells.get_unchecked(a as usize);
+        let cb = self.cells.get_unchecked((s ^ a) as usize);
+        let (t_max, t_min) = if ca.t >= cb.t {
+            (ca.t, cb.t)
         } else {
-            wt.leaf * math::one_minus_exp_neg(wt.lambda * tc * p.inv_t)
+            (cb.t, ca.t)
         };
-        first * leaf2 * (1.0 / (4.0 * PI))
+        Children {
+            t_max,
+            t_min,
+            // √ is monotonic, so this is the heavier child's √t (or an equal value).
+            sqrt_max: ca.sqrt_t.max(cb.sqrt_t),
+            za: ca.z,
+            zb: cb.z,
+            ma: ca.m,
+            mb: cb.m,
+        }
     }
 
-    /// The linear evaluation of all splits of `s`, in batches.
+    /// The first loop of [`Self::flush_linear`]: sets `zz` and `mm` for the padded batch and
+    /// tells whether a split with two inner children had t_P2 = 0. With `LEAF_LANES`, the
+    /// splits with a leaf child get their own weight; without, 0, for the leaf list to set.
+    /// With `GATHER` (AVX-512) the vector loop loads the children's cells itself; without, a
+    /// scalar loop stages their values first: LLVM does not vectorize the loads for AVX2 or
+    /// SSE2, and left the whole loop scalar (45% slower with AVX2 than staging).
+    ///
+    /// # Safety
+    /// `batch.a` must be set up to `padded(len)`, with subsets of `s`.
     #[inline(always)]
-    fn fold_linear(&self, acc: &mut Acc, s: Mask) {
-        if s.count_ones() <= SCALAR_MAX_LEAVES {
-            return self.fold_scalar(acc, s);
-        }
-        let mut batch = Batch::new();
-        let mut len = 0;
-        for a in mask::splits(s) {
-            if self.gather(&mut batch, len, acc, s, a) {
-                len += 1;
-                if len == BATCH {
-                    self.flush_linear(acc, s, &batch, len);
-                    len = 0;
-                }
+    unsafe fn weigh<const LEAF_LANES: bool, const GATHER: bool>(
+        &self,
+        p: &Parent,
+        s: Mask,
+        batch: &mut Batch,
+        len: usize,
+        zz: &mut Lane<f64>,
+        mm: &mut Lane<f64>,
+    ) -> bool {
+        if !GATHER {
+            for i in 0..padded(len) {
+                let c = self.children(s, batch.a.get(i));
+                batch.stage(i, c);
             }
         }
-        if len > 0 {
-            self.flush_linear(acc, s, &batch, len);
+        let mut degenerate = false;
+        for i in 0..padded(len) {
+            let c = if GATHER {
+                self.children(s, batch.a.get(i))
+            } else {
+                batch.staged(i)
+            };
+            let t_p2 = p.t_p2(c.sqrt_max);
+            let inner = c.t_min > 0.0;
+            let w_inner = p.inner_weight(c.t_max, c.t_min, t_p2);
+            let w = if LEAF_LANES && !inner {
+                p.leaf_weight(c.t_max, c.sqrt_max)
+            } else {
+                w_inner
+            };
+            // In linear mode z = 0 exactly when a subset has no finite tree: a finite one
+            // whose z underflowed has already failed the range check, which reruns the log
+            // evaluation.
+            let psi_finite = if LEAF_LANES {
+                !inner | (t_p2 != 0.0)
+            } else {
+                inner & (t_p2 != 0.0)
+            };
+            let finite = psi_finite & (c.za != 0.0) & (c.zb != 0.0);
+            degenerate |= inner & (t_p2 == 0.0);
+            zz.set(i, if finite { w * c.za * c.zb } else { 0.0 });
+            mm.set(i, if finite { w * c.ma * c.mb } else { 0.0 });
+        }
+        degenerate
+    }
+
+    /// The linear evaluation of all splits of `s`, in batches (`GATHER`: see [`Self::weigh`]).
+    #[inline(always)]
+    fn fold_linear<const GATHER: bool>(&self, acc: &mut Acc, s: Mask) {
+        let mut batch = Batch::new();
+        let mut fill = Fill::default();
+        for a in mask::splits(s) {
+            acc.count += self.push(&mut batch, &mut fill, s, a);
+            if fill.len == BATCH {
+                self.flush_linear::<GATHER>(acc, s, &mut batch, fill);
+                fill = Fill::default();
+            }
+        }
+        if fill.len > 0 {
+            self.flush_linear::<GATHER>(acc, s, &mut batch, fill);
         }
     }
 
@@ -558,48 +763,41 @@ impl<'a> GinkgoTrellis<'a> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn fold_linear_avx2(&self, acc: &mut Acc, s: Mask) {
-        self.fold_linear(acc, s)
+        self.fold_linear::<false>(acc, s)
     }
 
-    /// Appends split `a` of `s` to the batch if ψ and both children are finite, and counts its
-    /// trees. A split with a leaf child (at most |S| of a subset's splits) gets its weight here.
+    /// [`Self::fold_linear`] compiled for AVX-512 (a group of [`LANES`] is one register). The
+    /// feature set includes FMA, but Rust never fuses `a * b + c` on its own, so the results
+    /// stay bit-identical to the baseline build.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+    unsafe fn fold_linear_avx512(&self, acc: &mut Acc, s: Mask) {
+        self.fold_linear::<true>(acc, s)
+    }
+
+    /// Appends split `a` of `s` to the batch (and to its leaf list if a child is a single
+    /// leaf), and returns its number of trees: `N(A) N(B)` is 0 unless both children have
+    /// finite trees, and `flush_linear` takes back the rare splits whose ψ is −∞ for a finite
+    /// pair.
     #[inline(always)]
-    fn gather(&self, batch: &mut Batch, len: usize, acc: &mut Acc, s: Mask, a: Mask) -> bool {
-        let ca = &self.cells[a as usize];
-        let cb = &self.cells[(s ^ a) as usize];
-        // In linear mode z = 0 exactly when a subset has no finite tree: a finite one whose z
-        // underflowed has already failed the range check, which reruns the log evaluation.
-        if ca.z == 0.0 || cb.z == 0.0 {
-            return false;
+    fn push(&self, batch: &mut Batch, fill: &mut Fill, s: Mask, a: Mask) -> u128 {
+        let b = s ^ a;
+        // SAFETY: `a` and `b` are subsets of `s`, whose cell exists. Unchecked indexing (no
+        // panic path) also lets the caller keep its count in a register.
+        let (ca, cb) = unsafe {
+            (
+                self.cells.get_unchecked(a as usize),
+                self.cells.get_unchecked(b as usize),
+            )
+        };
+        let len = fill.len;
+        if a == mask::lowest(s) || b & (b - 1) == 0 {
+            batch.leaf_at.set(fill.leaves, len as u8);
+            fill.leaves += 1;
         }
-        let p = &self.cells[s as usize];
-        let (t_max, t_min, sqrt_max) = if ca.t >= cb.t {
-            (ca.t, cb.t, ca.sqrt_t)
-        } else {
-            (cb.t, ca.t, cb.sqrt_t)
-        };
-        let w_leaf = if t_min > 0.0 {
-            let d = p.sqrt_t - sqrt_max;
-            if d * d == 0.0 {
-                return false;
-            }
-            0.0
-        } else if self.params.t_cut == 0.0 {
-            return false;
-        } else {
-            self.leaf_child_weight(self.weights(s), p, t_max, sqrt_max)
-        };
-        acc.count += count_product(ca.count, cb.count);
         batch.a.set(len, a);
-        batch.t_max.set(len, t_max);
-        batch.t_min.set(len, t_min);
-        batch.sqrt_max.set(len, sqrt_max);
-        batch.za.set(len, ca.z);
-        batch.zb.set(len, cb.z);
-        batch.ma.set(len, ca.m);
-        batch.mb.set(len, cb.m);
-        batch.w_leaf.set(len, w_leaf);
-        true
+        fill.len = len + 1;
+        count_product(ca.count, cb.count)
     }
 
     #[inline(always)]
@@ -644,10 +842,13 @@ impl Recurrence for GinkgoTrellis<'_> {
             m,
             count: 0,
             best: 0,
-            // ψ = −∞ for every split of a subset below the cut, or of zero mass (ln 0).
+            // ψ = −∞ for every split of a subset below the cut, or of zero mass (ln 0). At
+            // t_cut = 0, ψ = −∞ for every split with a leaf child (ln(1 − e⁰)), which every tree
+            // has: no subset has a finite tree, and the linear fold, which leaves that check to
+            // its leaf-child splits, can skip them all.
             skip: {
                 let t = self.cells[s as usize].t;
-                !(t >= self.params.t_cut && t > 0.0)
+                !(t >= self.params.t_cut && t > 0.0) || self.params.t_cut == 0.0
             },
         }
     }
@@ -662,9 +863,9 @@ impl Recurrence for GinkgoTrellis<'_> {
         match self.mode {
             Mode::Linear => {
                 let mut batch = Batch::new();
-                if self.gather(&mut batch, 0, acc, s, a) {
-                    self.flush_linear(acc, s, &batch, 1);
-                }
+                let mut fill = Fill::default();
+                acc.count += self.push(&mut batch, &mut fill, s, a);
+                self.flush_linear::<false>(acc, s, &mut batch, fill);
             }
             Mode::Log => self.split_log(acc, a, b),
         }
@@ -678,10 +879,13 @@ impl Recurrence for GinkgoTrellis<'_> {
                     self.split_log(acc, a, s ^ a);
                 }
             }
-            (Mode::Linear, Simd::Baseline) => self.fold_linear(acc, s),
+            (Mode::Linear, Simd::Baseline) => self.fold_linear::<false>(acc, s),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `set_simd` requires the caller to have checked that the CPU has AVX2.
             (Mode::Linear, Simd::Avx2) => unsafe { self.fold_linear_avx2(acc, s) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `set_simd` requires the caller to have checked that the CPU has AVX-512.
+            (Mode::Linear, Simd::Avx512) => unsafe { self.fold_linear_avx512(acc, s) },
         }
     }
 

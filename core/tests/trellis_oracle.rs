@@ -242,3 +242,84 @@ proptest! {
         }
     }
 }
+
+/// The vector-instruction variants this CPU can run, besides the baseline.
+fn simd_variants() -> Vec<jettrellis_core::trellis::Simd> {
+    #[allow(unused_mut)]
+    let mut v = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        use jettrellis_core::trellis::Simd;
+        if std::arch::is_x86_feature_detected!("avx2") {
+            v.push(Simd::Avx2);
+        }
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            v.push(Simd::Avx512);
+        }
+    }
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// Every SIMD variant must give the baseline's bits, for every subset.
+    #[test]
+    fn simd_variants_equal_baseline(
+        leaves in jet_strategy(11),
+        t_cut in prop_oneof![Just(16.0), 0.0f64..400.0],
+    ) {
+        let n = leaves.len();
+        let params = GinkgoParams { t_cut, ..GinkgoParams::default() };
+        let mut c1 = vec![Cell::default(); 1 << n];
+        let mut base = GinkgoTrellis::new(&leaves, params, &mut c1).unwrap();
+        base.solve();
+        for simd in simd_variants() {
+            let mut c2 = vec![Cell::default(); 1 << n];
+            let mut tr = GinkgoTrellis::new(&leaves, params, &mut c2).unwrap();
+            // SAFETY: `simd_variants` lists only what this CPU supports.
+            unsafe { tr.set_simd(simd) };
+            tr.solve();
+            prop_assert_eq!(tr.mode(), base.mode());
+            for s in 1..=mask::full(n) {
+                prop_assert_eq!(tr.log_z(s).to_bits(), base.log_z(s).to_bits(), "{:?} s={}", simd, s);
+                prop_assert_eq!(tr.map(s).to_bits(), base.map(s).to_bits(), "{:?} s={}", simd, s);
+                prop_assert_eq!(tr.count(s), base.count(s));
+                prop_assert_eq!(tr.best_split(s), base.best_split(s));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_child_as_heavy_as_its_parent_makes_the_split_infinite_in_the_linear_evaluation() {
+    // Two very hard leaves and two soft massive ones: the soft pair (t ≥ t_cut) is lost in the
+    // rounding of the hard momenta, so t(all) = t(hard pair) exactly and t_P2 = 0 for the split
+    // {hard pair | soft pair}, whose ψ is −∞ although both children have finite trees.
+    let leaves = [
+        leaf(1e17, 0.0, 0.0, 4.0),
+        leaf(1.3e17, 0.07, -0.05, 9.0),
+        leaf(3.0, 0.2, 0.15, 16.0),
+        leaf(2.0, -0.15, 0.2, 16.0),
+    ];
+    let params = GinkgoParams::default();
+    let mut cells = vec![Cell::default(); 16];
+    let mut tr = GinkgoTrellis::new(&leaves, params, &mut cells).unwrap();
+    assert_eq!(tr.t(0b1111), tr.t(0b0011));
+    assert!(tr.t(0b1100) >= params.t_cut);
+    tr.solve();
+    assert_eq!(tr.mode(), Mode::Linear);
+    let r = tr.result();
+    let (bf, _) = brute::solve(&leaves, &params);
+    assert_eq!(r.n_trees, bf.n_trees);
+    assert!(
+        close(r.log_z, bf.log_z, 1e-11),
+        "{} vs {}",
+        r.log_z,
+        bf.log_z
+    );
+    assert!(close(r.map_llh, bf.map_llh, 1e-11));
+}

@@ -108,9 +108,16 @@ pub fn drive_parallel(tr: &mut GinkgoTrellis<'_>) {
 /// (the results are bit-identical whichever is chosen).
 pub fn use_best_simd(tr: &mut GinkgoTrellis<'_>) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU was just checked to support AVX2.
-        unsafe { tr.set_simd(jettrellis_core::trellis::Simd::Avx2) };
+    {
+        use jettrellis_core::trellis::Simd;
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512dq") && has!("avx512vl") {
+            // SAFETY: the CPU was just checked to support these AVX-512 subsets.
+            unsafe { tr.set_simd(Simd::Avx512) };
+        } else if has!("avx2") {
+            // SAFETY: the CPU was just checked to support AVX2.
+            unsafe { tr.set_simd(Simd::Avx2) };
+        }
     }
 }
 
