@@ -183,6 +183,9 @@ fn count_product(x: u128, y: u128) -> u128 {
     }
 }
 
+/// Subsets of up to this many leaves have at most (2·18 − 3)!! ≈ 6.3·10^18 < 2^64 trees.
+const NARROW_COUNT_LEAVES: u32 = 18;
+
 /// Splits folded per batch in linear mode.
 const BATCH: usize = 64;
 
@@ -746,13 +749,25 @@ impl<'a> GinkgoTrellis<'a> {
     fn fold_linear<const GATHER: bool>(&self, acc: &mut Acc, s: Mask) {
         let mut batch = Batch::new();
         let mut fill = Fill::default();
+        // Up to NARROW_COUNT_LEAVES leaves every product and partial sum of the count fits 64
+        // bits; it joins the u128 total before each flush, which may take some back.
+        let narrow = s.count_ones() <= NARROW_COUNT_LEAVES;
+        let mut part: u64 = 0;
         for a in mask::splits(s) {
-            acc.count += self.push(&mut batch, &mut fill, s, a);
+            let (x, y) = self.push(&mut batch, &mut fill, s, a);
+            if narrow {
+                part += x as u64 * y as u64;
+            } else {
+                acc.count += count_product(x, y);
+            }
             if fill.len == BATCH {
+                acc.count += part as u128;
+                part = 0;
                 self.flush_linear::<GATHER>(acc, s, &mut batch, fill);
                 fill = Fill::default();
             }
         }
+        acc.count += part as u128;
         if fill.len > 0 {
             self.flush_linear::<GATHER>(acc, s, &mut batch, fill);
         }
@@ -776,11 +791,11 @@ impl<'a> GinkgoTrellis<'a> {
     }
 
     /// Appends split `a` of `s` to the batch (and to its leaf list if a child is a single
-    /// leaf), and returns its number of trees: `N(A) N(B)` is 0 unless both children have
-    /// finite trees, and `flush_linear` takes back the rare splits whose ψ is −∞ for a finite
-    /// pair.
+    /// leaf), and returns the children's tree counts: their product `N(A) N(B)` is 0 unless
+    /// both children have finite trees, and `flush_linear` takes back the rare splits whose ψ is
+    /// −∞ for a finite pair.
     #[inline(always)]
-    fn push(&self, batch: &mut Batch, fill: &mut Fill, s: Mask, a: Mask) -> u128 {
+    fn push(&self, batch: &mut Batch, fill: &mut Fill, s: Mask, a: Mask) -> (u128, u128) {
         let b = s ^ a;
         // SAFETY: `a` and `b` are subsets of `s`, whose cell exists. Unchecked indexing (no
         // panic path) also lets the caller keep its count in a register.
@@ -797,7 +812,7 @@ impl<'a> GinkgoTrellis<'a> {
         }
         batch.a.set(len, a);
         fill.len = len + 1;
-        count_product(ca.count, cb.count)
+        (ca.count, cb.count)
     }
 
     #[inline(always)]
@@ -864,7 +879,8 @@ impl Recurrence for GinkgoTrellis<'_> {
             Mode::Linear => {
                 let mut batch = Batch::new();
                 let mut fill = Fill::default();
-                acc.count += self.push(&mut batch, &mut fill, s, a);
+                let (x, y) = self.push(&mut batch, &mut fill, s, a);
+                acc.count += count_product(x, y);
                 self.flush_linear::<false>(acc, s, &mut batch, fill);
             }
             Mode::Log => self.split_log(acc, a, b),
