@@ -48,6 +48,24 @@ impl Ty {
             signed: true,
         }
     }
+
+    /// Whether every value of `inner` is a value of `self`.
+    pub const fn holds(self, inner: Ty) -> bool {
+        match (self.signed, inner.signed) {
+            (false, true) => false,
+            (true, false) => inner.width < self.width,
+            _ => inner.width <= self.width,
+        }
+    }
+
+    /// Whether `self` holds the value `x`.
+    pub fn holds_value(self, x: i128) -> bool {
+        if self.signed {
+            self.width == 128 || matches!(x >> (self.width - 1), -1 | 0)
+        } else {
+            x >= 0 && x as u128 <= mask(self.width)
+        }
+    }
 }
 
 /// A read-only table: entries are raw words of `width` bits.
@@ -560,8 +578,16 @@ impl Builder {
         self.node(|o| Op::Eq(o[0].id, o[1].id), Ty::u(1), &[a, b], cost::ADD)
     }
 
-    /// `sel ? a : b`; folded when `sel` is a constant. The result has `a`'s type (`b` is resized).
+    /// `sel ? a : b`; folded when `sel` is a constant. The result has `a`'s type, which must
+    /// hold every value of `b`: a silently cut `b` once made ψ wrap where the golden model
+    /// saturates.
+    #[track_caller]
     pub fn mux(&mut self, sel: V, a: V, b: V) -> V {
+        let fits = match self.const_value(b) {
+            Some(x) => a.ty.holds_value(sign_extend(x, b.ty)),
+            None => a.ty.holds(b.ty),
+        };
+        assert!(fits, "mux: {:?} does not hold {:?}", a.ty, b.ty);
         let b = self.resize(b, a.ty);
         match self.const_value(sel) {
             Some(1) => return a,
@@ -937,4 +963,41 @@ pub fn flatten(net: &Netlist) -> Netlist {
         .map(|(p, id)| (p.clone(), top[*id as usize]))
         .collect();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_is_range_containment() {
+        assert!(Ty::s(8).holds(Ty::s(8)) && Ty::s(8).holds(Ty::u(7)) && Ty::u(8).holds(Ty::u(3)));
+        assert!(
+            !Ty::s(8).holds(Ty::u(8)) && !Ty::u(64).holds(Ty::s(2)) && !Ty::s(26).holds(Ty::s(34))
+        );
+        assert!(Ty::s(4).holds_value(-8) && Ty::s(4).holds_value(7));
+        assert!(!Ty::s(4).holds_value(-9) && !Ty::s(4).holds_value(8));
+        assert!(Ty::u(128).holds_value(i128::MAX) && !Ty::u(3).holds_value(-1));
+        assert!(Ty::s(128).holds_value(i128::MIN));
+    }
+
+    #[test]
+    #[should_panic(expected = "does not hold")]
+    fn mux_refuses_to_cut_its_second_operand() {
+        let mut b = Builder::new(8);
+        let sel = b.input("sel", Ty::u(1));
+        let narrow = b.input("narrow", Ty::s(26));
+        let wide = b.input("wide", Ty::s(34));
+        b.mux(sel, narrow, wide);
+    }
+
+    #[test]
+    fn mux_takes_a_constant_that_fits() {
+        let mut b = Builder::new(8);
+        let sel = b.input("sel", Ty::u(1));
+        let x = b.input("x", Ty::s(8));
+        let c = b.constant(-5, Ty::s(40));
+        let m = b.mux(sel, x, c);
+        assert_eq!(m.ty, Ty::s(8));
+    }
 }

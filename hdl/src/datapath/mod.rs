@@ -560,7 +560,8 @@ impl<'t> Gen<'t> {
         };
         let lf = u.leaf(b, lam, leaf_in);
         let (cd, c_ovf) = u.density(b, lam, y_ln, l2.v);
-        let child = b.mux(mn_leaf, lf, cd);
+        let lf_wide = b.resize(lf, cd.ty);
+        let child = b.mux(mn_leaf, lf_wide, cd);
         let w = self.tab.design.internal.score_bits + 3;
         let pc = b.add(parent, child, Ty::s(w));
         let two_lf = b.shl(lf, 1, Ty::s(w));

@@ -105,6 +105,24 @@ pub fn edge_jets(rng: &mut ChaCha8Rng, d: &Design) -> Vec<FixedJet> {
     }
     j.valid = full;
     out.push(j);
+    if n >= 4 {
+        // Found among raw words at N = 6: t of the whole jet saturates and t_P2 of the split
+        // {0, 2} | {1, 3} is far below t({1, 3}), so the inner child's ratio saturates and ψ
+        // falls below the score range (the hardware once cut that child's density to the leaf
+        // term's width, and ψ wrapped instead).
+        let mut j = FixedJet::default();
+        let leaves = [
+            (64243, -1101, -472),
+            (61243, -877, -712),
+            (4466, -950, -310),
+            (3923, -892, -868),
+        ];
+        for (k, &(pt, eta, phi)) in leaves.iter().enumerate() {
+            (j.pt[k], j.eta[k], j.phi[k]) = (pt, eta, phi);
+        }
+        j.valid = 0b1111;
+        out.push(j);
+    }
     out
 }
 
