@@ -285,6 +285,10 @@ fn bad_inputs_are_clear_errors() {
         simulate("eval", jets(), &["--vcd", "x.vcd"]),
         &["--vcd needs --backend verilator"],
     );
+    fails_with(
+        simulate("eval", jets(), &["--quick-build"]),
+        &["--quick-build needs --backend verilator"],
+    );
 
     let out = jettrellis()
         .args(["testbench", "--design", DESIGN, "--set", "max_leaves=4"])

@@ -350,6 +350,36 @@ fn rebuild_hits_the_cache() {
 }
 
 #[test]
+fn quick_build_is_another_cache_entry_with_the_same_outputs() {
+    if !jettrellis_sim::tools::present_for_test("verilator") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let net = small(4);
+    let mut built = Vec::new();
+    for quick_build in [false, true] {
+        let opts = BuildOptions {
+            cache_dir: Some(dir.path().to_path_buf()),
+            quick_build,
+            ..BuildOptions::default()
+        };
+        let (mut m, info) =
+            VerilatorBackend::from_netlist(&net, "small_top", &opts).expect("build");
+        assert!(!info.cached, "quick_build = {quick_build}: {info:?}");
+        m.set(0, 0x800);
+        m.set(1, (1u128 << 69) | 7);
+        for _ in 0..3 {
+            m.tick();
+        }
+        built.push((info.dir, m.get(0)));
+    }
+    assert_ne!(built[0].0, built[1].0);
+    // x = -2048 sign-extended plus y, wrapped to 70 bits, xor the tag 4.
+    let want = (((1u128 << 69) | 7).wrapping_sub(2048) & ((1u128 << 70) - 1)) ^ 4;
+    assert_eq!((built[0].1, built[1].1), (want, want));
+}
+
+#[test]
 fn missing_verilator_names_the_package() {
     let empty = tempfile::tempdir().expect("temp dir");
     let opts = BuildOptions {
