@@ -1,7 +1,8 @@
-//! The datapath's arithmetic units (docs/datapath.md §6: RATIO, LN, LEAF, max*), each against
-//! its core function over dense sweeps of its input domain — both range ends, every shift and
-//! saturation boundary, a stride through the rest — on the netlist evaluator and on Verilator,
-//! for the default design and a narrow one (G = 12, 24-bit scores, λ = 0.3, λ_root = 8).
+//! The datapath's arithmetic units (docs/datapath.md §6: RATIO, LN, LEAF, max*) and the ψ unit
+//! built from them (§5.1), each against its core function over dense sweeps of its input domain
+//! — both range ends, every shift and saturation boundary, a stride through the rest — on the
+//! netlist evaluator and on Verilator, for the default design and a narrow one (G = 12, 24-bit
+//! scores, λ = 0.3, λ_root = 8).
 //!
 //! All units of a design sit side by side in one netlist (one Verilator build per design);
 //! every unit reads its own input columns, so each row tests all of them at once.
@@ -9,21 +10,26 @@
 mod common;
 
 use common::narrow_design;
-use jettrellis_core::fixed::{Design, Overflows, Stage, Tables};
-use jettrellis_hdl::datapath::units::{Log, Units};
+use jettrellis_core::fixed::model::psi;
+use jettrellis_core::fixed::{Design, FxCell, Overflows, Stage, Tables};
+use jettrellis_hdl::datapath::units::{Log, Terms, Units};
 use jettrellis_hdl::ir::{sign_extend, Builder, Netlist, Ty};
 use jettrellis_sim::backend::{Backend, EvalBackend};
 use jettrellis_sim::verilator::{BuildOptions, VerilatorBackend};
 
-/// Input columns: ratio u, ln x, leaf l and its −∞ flag, max* a, a's flag, c, c's flag.
-const INPUTS: usize = 8;
+/// Input columns: ratio u, ln x, leaf l and its −∞ flag, max* a, a's flag, c, c's flag; then
+/// ψ's parent ln t and √t, child A's t, √t, ln t, child B's, and the two leaf flags.
+const INPUTS: usize = 8 + PSI_INPUTS;
+const PSI_INPUTS: usize = 10;
 
 /// The units of `tab` side by side; returns the netlist, its latency and its output types.
 /// Outputs: ratio (inner) value, overflow; ratio (root) value, overflow; ln value, −∞; leaf
-/// (inner); leaf (root); max* value, −∞, overflow.
+/// (inner); leaf (root); max* value, −∞, overflow; ψ (inner) value, −∞, ratio and score
+/// overflow; ψ (root) the same.
 fn units_net(tab: &Tables) -> (Netlist, u32, Vec<Ty>) {
     let g = tab.design.internal.log_frac;
     let score = Ty::s(tab.design.internal.score_bits);
+    let (t, sqrt, ln) = psi_types(tab);
     // No depth budget: only the ROMs and the ports are registered.
     let mut b = Builder::new(10_000);
     let tys = [
@@ -34,6 +40,16 @@ fn units_net(tab: &Tables) -> (Netlist, u32, Vec<Ty>) {
         score,
         Ty::u(1),
         score,
+        Ty::u(1),
+        ln,
+        sqrt,
+        t,
+        sqrt,
+        ln,
+        t,
+        sqrt,
+        ln,
+        Ty::u(1),
         Ty::u(1),
     ];
     let x: Vec<_> = tys
@@ -62,7 +78,23 @@ fn units_net(tab: &Tables) -> (Netlist, u32, Vec<Ty>) {
             ninf: x[7],
         },
     );
-    let outs = [ri, oi, rr, or, l.v, l.ninf, li, lr, m.v, m.ninf, om];
+    let child = |k: usize| Terms {
+        t: x[k],
+        sqrt: x[k + 1],
+        ln: x[k + 2],
+    };
+    let mut outs = vec![ri, oi, rr, or, l.v, l.ninf, li, lr, m.v, m.ninf, om];
+    for lam in [u.inner, u.root] {
+        let p = u.psi(
+            &mut b,
+            &lam,
+            (x[8], x[9]),
+            child(10),
+            child(13),
+            (x[16], x[17]),
+        );
+        outs.extend([p.psi.v, p.psi.ninf, p.ratio_ovf, p.score_ovf]);
+    }
     let at = outs.iter().map(|v| v.cycle).max().unwrap();
     let mut lat = 0;
     for (k, &v) in outs.iter().enumerate() {
@@ -70,6 +102,81 @@ fn units_net(tab: &Tables) -> (Netlist, u32, Vec<Ty>) {
         lat = b.output(format!("o{k}"), v);
     }
     (b.finish(), lat, outs.iter().map(|v| v.ty).collect())
+}
+
+/// The ψ unit's operand types as the generator's subset stage makes them: t, √t, ln t.
+fn psi_types(tab: &Tables) -> (Ty, Ty, Ty) {
+    let tb = tab.design.internal.t_bits;
+    let shifted = tb + tab.sqrt_shift;
+    let g = tab.design.internal.log_frac;
+    (Ty::u(tb), Ty::u(shifted.div_ceil(2)), Ty::s(g + 7))
+}
+
+/// A subset's t, √t and ln t as core computes them (ln t = 0 stands for −∞ at t = 0).
+fn terms(tab: &Tables, t: u64) -> [i64; 3] {
+    let sqrt = (t << tab.sqrt_shift).isqrt();
+    let ln = tab.ln(t, tab.design.internal.t_frac).unwrap_or(0);
+    [t as i64, sqrt as i64, ln]
+}
+
+/// ψ rows: parent ln t, √t; A's t, √t, ln t; B's; the leaf flags. A parent holds at least its
+/// children's t (saturated); a leaf's terms are noise the unit must ignore; an inner child
+/// has t > 0 (otherwise it has no finite tree and the recursion drops the split).
+fn psi_rows(tab: &Tables, r: &mut Xorshift) -> Vec<[i64; PSI_INPUTS]> {
+    let t_max = tab.t_max;
+    // Log-uniform over the t range, with the ends.
+    let any_t = |r: &mut Xorshift| match r.next() % 16 {
+        0 => 1,
+        1 => t_max,
+        _ => 1 + (r.next() >> (r.next() % 64)) % t_max,
+    };
+    let mut out = Vec::new();
+    let mut push = |p: u64, a: (u64, bool), b: (u64, bool), r: &mut Xorshift| {
+        let [_, ps, pl] = terms(tab, p);
+        let child = |(t, leaf): (u64, bool), r: &mut Xorshift| {
+            if leaf {
+                [
+                    r.next() as i64 & 0xffff,
+                    r.next() as i64 & 0xffff,
+                    r.signed(1 << 20),
+                ]
+            } else {
+                terms(tab, t)
+            }
+        };
+        let (ca, cb) = (child(a, r), child(b, r));
+        out.push([
+            pl, ps, ca[0], ca[1], ca[2], cb[0], cb[1], cb[2], a.1 as i64, b.1 as i64,
+        ]);
+    };
+    // The split that once made ψ wrap: a saturated parent, the heavier child just below it (t_P2
+    // tiny), a lighter child far above t_P2, so its ratio saturates.
+    for dt in [0, 1, 1 << 20, 469_458_189, 1 << 33] {
+        push(t_max, (t_max - dt, false), (27_677_111_332, false), r);
+        push(t_max, (27_677_111_332, false), (t_max - dt, false), r);
+    }
+    for k in 0..40_000u32 {
+        let (al, bl) = (k % 4 == 1, k % 4 == 2 || k % 8 == 3);
+        let (ta, tb) = (any_t(r), any_t(r));
+        let (ta, tb) = match k % 5 {
+            0 => (ta, ta),
+            _ => (ta, tb),
+        };
+        let inner_sum = [(ta, al), (tb, bl)]
+            .iter()
+            .filter(|c| !c.1)
+            .map(|c| c.0)
+            .fold(0u64, |s, t| s.saturating_add(t));
+        let p = match k % 7 {
+            // t_P2 = 0 or nearly: the parent no heavier than its heavier child.
+            0 => inner_sum.min(t_max).max(1),
+            1 => ta.max(tb),
+            2 => any_t(r),
+            _ => inner_sum.saturating_add(any_t(r)).min(t_max),
+        };
+        push(p, (ta, al), (tb, bl), r);
+    }
+    out
 }
 
 /// `lo ..= hi` with step `stride`, plus `±radius` around each of `centres`.
@@ -164,11 +271,13 @@ fn rows(tab: &Tables) -> Vec<[i64; INPUTS]> {
         };
         max_star.push([x, (k % 7 == 0) as i64, y, (k % 11 == 0) as i64]);
     }
+    let psi = psi_rows(tab, &mut r);
     let n = ratio
         .len()
         .max(ln.len())
         .max(leaf.len())
-        .max(max_star.len());
+        .max(max_star.len())
+        .max(psi.len());
     (0..n)
         .map(|i| {
             let (a, b, c, e) = (
@@ -177,7 +286,10 @@ fn rows(tab: &Tables) -> Vec<[i64; INPUTS]> {
                 leaf[i % leaf.len()],
                 max_star[i % max_star.len()],
             );
-            [a[0], b[0], c[0], c[1], e[0], e[1], e[2], e[3]]
+            let mut row = [0; INPUTS];
+            row[..8].copy_from_slice(&[a[0], b[0], c[0], c[1], e[0], e[1], e[2], e[3]]);
+            row[8..].copy_from_slice(&psi[i % psi.len()]);
+            row
         })
         .collect()
 }
@@ -241,6 +353,31 @@ fn check(be: &mut dyn Backend, tab: &Tables, lat: u32, tys: &[Ty], rows: &[[i64;
             (want, o.get(Stage::Score) == 1),
             "{name}: max*({a:?}, {c:?})"
         );
+        let p = &row[8..];
+        let cell = |k: usize| FxCell {
+            t: p[k] as u64,
+            sqrt_t: p[k + 1] as u64,
+            ln_t: Some(p[k + 2]),
+            ..FxCell::default()
+        };
+        for (k, lt) in [(11, &tab.inner), (15, &tab.root)] {
+            let mut o = Overflows::default();
+            let leaves = (p[8] != 0, p[9] != 0);
+            let want = psi(
+                tab,
+                lt,
+                (p[0], p[1] as u64),
+                (&cell(2), &cell(5)),
+                leaves,
+                &mut o,
+            );
+            assert_eq!(
+                (opt(got[k], got[k + 1]), got[k + 2] != 0, got[k + 3] != 0),
+                (want, o.get(Stage::Ratio) > 0, o.get(Stage::Score) > 0),
+                "{name}: ψ (λ {}) of {p:?}",
+                lt.lambda
+            );
+        }
     }
 }
 

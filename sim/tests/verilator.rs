@@ -148,12 +148,20 @@ fn all_ops() -> Netlist {
             let v = b.xor(sa, psa);
             out(&mut b, "xor_prev", v);
         }
-        // Logic and selection.
+        // Logic and selection (a mux's second operand widened to the first's type, never cut).
         let sel = b.bit(ud, 0);
-        let v = b.mux(sel, sa, ub);
+        let v = b.mux(sel, sa, sc);
         out(&mut b, "mux", v);
-        let v = b.mux(sel, ub, sa);
+        let v = b.mux(sel, ub, ud);
         out(&mut b, "mux_u", v);
+        if let Some((psa, pub_)) = prev {
+            for (name, x) in [("s", psa), ("u", pub_)] {
+                let v = b.mux(sel, sa, x);
+                out(&mut b, &format!("mux_s_p{name}"), v);
+            }
+            let v = b.mux(sel, ub, pub_);
+            out(&mut b, "mux_u_pu", v);
+        }
         let v = b.and(sa, ub);
         out(&mut b, "and", v);
         let v = b.or(ub, sc);

@@ -4,7 +4,7 @@
 
 use super::design::MAX_FIXED_LEAVES;
 use super::input::FixedJet;
-use super::tables::Tables;
+use super::tables::{LambdaTables, Tables};
 use super::units::{LogVal, Overflows, Stage};
 use crate::mask::{self, Mask};
 use crate::recurrence::{self, Recurrence};
@@ -341,9 +341,7 @@ impl<'a> FixedTrellis<'a> {
         (v, ovf)
     }
 
-    /// ψ(A, B) of splitting `s = a ∪ b` (log format raw; the parent given by its ln t and √t),
-    /// or `None` (−∞) when the children are both inner and t_P2 = 0. `s` must have passed the
-    /// cut.
+    /// ψ(A, B) of splitting `s = a ∪ b`; see [`psi`].
     #[inline(always)]
     fn psi(
         &self,
@@ -356,36 +354,50 @@ impl<'a> FixedTrellis<'a> {
     ) -> LogVal {
         let tab = self.tab;
         let lt = if root { &tab.root } else { &tab.inner };
-        let ca = &self.cells[a as usize];
-        let cb = &self.cells[b as usize];
-        let a_leaf = a & (a - 1) == 0;
-        let b_leaf = b & (b - 1) == 0;
-        let raw = if a_leaf && b_leaf {
-            // Both children are leaves: t_max = 0, so t_P2 = t_P and both terms are leaf terms.
-            2 * tab.leaf(lt, Some(ln_p))
-        } else {
-            let (mx, mn, mn_leaf) = if a_leaf {
-                (cb, ca, true)
-            } else if b_leaf {
-                (ca, cb, true)
-            } else if ca.t >= cb.t {
-                (ca, cb, false)
-            } else {
-                (cb, ca, false)
-            };
-            let parent = tab.density(lt, mx.ln_t?, ln_p, ovf);
-            let dd = sqrt_p.saturating_sub(mx.sqrt_t) as u128;
-            let tp2 = round_shift_u128(dd * dd, tab.sqrt_shift) as u64;
-            let ln_p2 = tab.ln(tp2, tab.design.internal.t_frac);
-            let child = if mn_leaf {
-                tab.leaf(lt, ln_p2)
-            } else {
-                tab.density(lt, mn.ln_t?, ln_p2?, ovf)
-            };
-            parent + child
-        };
-        Some(tab.sat_score(raw + tab.k_4pi, Stage::Score, ovf))
+        let leaves = (a & (a - 1) == 0, b & (b - 1) == 0);
+        let (ca, cb) = (&self.cells[a as usize], &self.cells[b as usize]);
+        psi(tab, lt, (ln_p, sqrt_p), (ca, cb), leaves, ovf)
     }
+}
+
+/// ψ(A, B) of one split (log format raw), from the parent's ln t and √t, the children's t, √t
+/// and ln t (`FxCell`'s other fields are not read) and whether each child is a leaf; `None`
+/// (−∞) when a needed ln t is −∞ (an inner child with t = 0, or both children inner and
+/// t_P2 = 0). The model of the hardware's ψ unit. The parent must have passed the cut.
+#[inline(always)]
+pub fn psi(
+    tab: &Tables,
+    lt: &LambdaTables,
+    (ln_p, sqrt_p): (i64, u64),
+    (ca, cb): (&FxCell, &FxCell),
+    (a_leaf, b_leaf): (bool, bool),
+    ovf: &mut Overflows,
+) -> LogVal {
+    let raw = if a_leaf && b_leaf {
+        // Both children are leaves: t_max = 0, so t_P2 = t_P and both terms are leaf terms.
+        2 * tab.leaf(lt, Some(ln_p))
+    } else {
+        let (mx, mn, mn_leaf) = if a_leaf {
+            (cb, ca, true)
+        } else if b_leaf {
+            (ca, cb, true)
+        } else if ca.t >= cb.t {
+            (ca, cb, false)
+        } else {
+            (cb, ca, false)
+        };
+        let parent = tab.density(lt, mx.ln_t?, ln_p, ovf);
+        let dd = sqrt_p.saturating_sub(mx.sqrt_t) as u128;
+        let tp2 = round_shift_u128(dd * dd, tab.sqrt_shift) as u64;
+        let ln_p2 = tab.ln(tp2, tab.design.internal.t_frac);
+        let child = if mn_leaf {
+            tab.leaf(lt, ln_p2)
+        } else {
+            tab.density(lt, mn.ln_t?, ln_p2?, ovf)
+        };
+        parent + child
+    };
+    Some(tab.sat_score(raw + tab.k_4pi, Stage::Score, ovf))
 }
 
 /// Σ s_ij over the pairs of `s` (exact; at most 66 terms of at most 48 bits).

@@ -23,7 +23,7 @@ use jettrellis_core::fixed::features::FEATURES;
 use jettrellis_core::fixed::{Design, Quantity, Stage, Tables};
 use jettrellis_core::mask::{self, Mask};
 use std::collections::HashMap;
-use units::{Lambda, Log, LutRom, Units};
+use units::{Log, LutRom, Psi, Terms, Units};
 
 /// Largest N the generator accepts (the argmax table and ψ units grow as 3^N).
 pub const MAX_HW_LEAVES: u32 = 10;
@@ -166,14 +166,6 @@ struct Cell {
 /// The operands of one split: its two children and their leaf flags.
 type Operands = (Sub, Sub, V, V);
 
-/// One split's ψ and the overflow bits of its evaluation.
-#[derive(Clone, Copy)]
-struct Psi {
-    psi: Log,
-    ratio_ovf: V,
-    score_ovf: V,
-}
-
 struct Gen<'t> {
     b: Builder,
     u: Units<'t>,
@@ -278,20 +270,10 @@ impl<'t> Gen<'t> {
             };
             let al = flag(g, ka, "a_leaf");
             let bl = flag(g, kb, "b_leaf");
-            let z = g.cu(0, 1);
-            let sub = |t, sqrt, ln| Sub {
-                t,
-                sqrt,
-                ln,
-                can_split: z,
-            };
-            let (ss, sa, sb) = (
-                sub(p[0], p[1], p[0]),
-                sub(p[2], p[3], p[4]),
-                sub(p[5], p[6], p[7]),
-            );
+            let child = |t, sqrt, ln| Terms { t, sqrt, ln };
+            let (sa, sb) = (child(p[2], p[3], p[4]), child(p[5], p[6], p[7]));
             let lam = if root { g.u.root } else { g.u.inner };
-            let r = g.psi(&lam, &ss, &sa, &sb, al, bl);
+            let r = g.u.psi(&mut g.b, &lam, (p[0], p[1]), sa, sb, (al, bl));
             g.b.module_output("psi", r.psi.v);
             g.b.module_output("psi_ninf", r.psi.ninf);
             g.b.module_output("ratio_ovf", r.ratio_ovf);
@@ -517,74 +499,6 @@ impl<'t> Gen<'t> {
             }
         }
         out
-    }
-
-    /// ψ of one split (§5.1) with the leaf flags as signals (constants fold away).
-    fn psi(&mut self, lam: &Lambda, s: &Sub, a: &Sub, bb: &Sub, a_leaf: V, b_leaf: V) -> Psi {
-        let tf = self.tab.design.internal.t_frac;
-        let b = &mut self.b;
-        let u = &self.u;
-        let both = b.and(a_leaf, b_leaf);
-        let mn_leaf = b.or(a_leaf, b_leaf);
-        let a_small = b.lt(a.t, bb.t);
-        let nbl = b.not(b_leaf);
-        let a_small = b.and(nbl, a_small);
-        let x_is_b = b.or(a_leaf, a_small);
-        let x_ln = b.mux(x_is_b, bb.ln, a.ln);
-        let x_sqrt = b.mux(x_is_b, bb.sqrt, a.sqrt);
-        let y_ln = b.mux(x_is_b, a.ln, bb.ln);
-        let (parent, p_ovf) = u.density(b, lam, x_ln, s.ln);
-        let lower = b.lt(s.sqrt, x_sqrt);
-        let diff = b.sub(s.sqrt, x_sqrt, s.sqrt.ty);
-        let zero = b.constant(0, s.sqrt.ty);
-        let dsq = b.mux(lower, zero, diff);
-        let ws = dsq.ty.width;
-        let sq = b.mul(dsq, dsq, Ty::u(2 * ws));
-        let sh = self.tab.sqrt_shift;
-        let tp2 = if sh == 0 {
-            sq
-        } else {
-            let half = b.constant(1i128 << (sh - 1), Ty::u(2 * ws + 1));
-            let sum = b.add(sq, half, Ty::u(2 * ws + 1));
-            b.shr(sum, sh, Ty::u(2 * ws + 1 - sh))
-        };
-        let l2 = u.ln(b, tp2, tf);
-        let zero1 = b.constant(0, Ty::u(1));
-        let s_log = Log {
-            v: s.ln,
-            ninf: zero1,
-        };
-        let leaf_in = Log {
-            v: b.mux(both, s_log.v, l2.v),
-            ninf: b.mux(both, zero1, l2.ninf),
-        };
-        let lf = u.leaf(b, lam, leaf_in);
-        let (cd, c_ovf) = u.density(b, lam, y_ln, l2.v);
-        let lf_wide = b.resize(lf, cd.ty);
-        let child = b.mux(mn_leaf, lf_wide, cd);
-        let w = self.tab.design.internal.score_bits + 3;
-        let pc = b.add(parent, child, Ty::s(w));
-        let two_lf = b.shl(lf, 1, Ty::s(w));
-        let raw = b.mux(both, two_lf, pc);
-        let k4pi = b.constant(self.tab.k_4pi as i128, Ty::s(w));
-        let raw = b.add(raw, k4pi, Ty::s(w + 1));
-        let (v, sat) = u.sat_score(b, raw);
-        let inner_min = b.not(mn_leaf);
-        let l2_inf = b.and(inner_min, l2.ninf);
-        let psi_ninf = b.and(inner_min, l2_inf);
-        let l2_fin = b.not(l2.ninf);
-        let c_used = b.and(inner_min, l2_fin);
-        let c_hit = b.and(c_used, c_ovf);
-        let r_any = b.or(p_ovf, c_hit);
-        let not_both = b.not(both);
-        let ratio_ovf = b.and(not_both, r_any);
-        let psi_fin = b.not(psi_ninf);
-        let score_ovf = b.and(psi_fin, sat);
-        Psi {
-            psi: Log { v, ninf: psi_ninf },
-            ratio_ovf,
-            score_ovf,
-        }
     }
 
     /// ψ of every split of `s` (in split-index order), with units shared over `fold` splits.

@@ -16,6 +16,29 @@ pub struct Log {
     pub ninf: V,
 }
 
+/// A ψ unit's view of one child: t, √t and ln t (ln's −∞ is not needed: a child with t = 0 is
+/// a leaf or has no finite tree, and the recursion drops the split).
+#[derive(Clone, Copy, Debug)]
+pub struct Terms {
+    /// t (t format).
+    pub t: V,
+    /// √t.
+    pub sqrt: V,
+    /// ln t (value bits).
+    pub ln: V,
+}
+
+/// One split's ψ and the overflow bits of its evaluation.
+#[derive(Clone, Copy, Debug)]
+pub struct Psi {
+    /// ψ, −∞ when both children are inner and t_P2 = 0.
+    pub psi: Log,
+    /// A ratio saturated on a term ψ uses.
+    pub ratio_ovf: V,
+    /// ψ saturated to the score range (only when finite).
+    pub score_ovf: V,
+}
+
 /// A table in a ROM: direct, or interpolated with `(y[j], y[j+1] − y[j])` in one word.
 #[derive(Clone, Copy, Debug)]
 pub struct LutRom {
@@ -403,6 +426,76 @@ impl<'t> Units<'t> {
         let v = b.mux(big, far, rd);
         let stop = b.or(l.ninf, neg);
         b.mux(stop, kn, v)
+    }
+
+    /// ψ of one split (§5.1) from the parent's (ln t, √t), the children's terms and their leaf
+    /// flags as signals (constants fold away); the model is `core::fixed::model::psi`.
+    pub fn psi(
+        &self,
+        b: &mut Builder,
+        lam: &Lambda,
+        (s_ln, s_sqrt): (V, V),
+        a: Terms,
+        bb: Terms,
+        (a_leaf, b_leaf): (V, V),
+    ) -> Psi {
+        let tf = self.tab.design.internal.t_frac;
+        let both = b.and(a_leaf, b_leaf);
+        let mn_leaf = b.or(a_leaf, b_leaf);
+        let a_small = b.lt(a.t, bb.t);
+        let nbl = b.not(b_leaf);
+        let a_small = b.and(nbl, a_small);
+        let x_is_b = b.or(a_leaf, a_small);
+        let x_ln = b.mux(x_is_b, bb.ln, a.ln);
+        let x_sqrt = b.mux(x_is_b, bb.sqrt, a.sqrt);
+        let y_ln = b.mux(x_is_b, a.ln, bb.ln);
+        let (parent, p_ovf) = self.density(b, lam, x_ln, s_ln);
+        let lower = b.lt(s_sqrt, x_sqrt);
+        let diff = b.sub(s_sqrt, x_sqrt, s_sqrt.ty);
+        let zero = b.constant(0, s_sqrt.ty);
+        let dsq = b.mux(lower, zero, diff);
+        let ws = dsq.ty.width;
+        let sq = b.mul(dsq, dsq, Ty::u(2 * ws));
+        let sh = self.tab.sqrt_shift;
+        let tp2 = if sh == 0 {
+            sq
+        } else {
+            let half = b.constant(1i128 << (sh - 1), Ty::u(2 * ws + 1));
+            let sum = b.add(sq, half, Ty::u(2 * ws + 1));
+            b.shr(sum, sh, Ty::u(2 * ws + 1 - sh))
+        };
+        let l2 = self.ln(b, tp2, tf);
+        let zero1 = b.constant(0, Ty::u(1));
+        let leaf_in = Log {
+            v: b.mux(both, s_ln, l2.v),
+            ninf: b.mux(both, zero1, l2.ninf),
+        };
+        let lf = self.leaf(b, lam, leaf_in);
+        let (cd, c_ovf) = self.density(b, lam, y_ln, l2.v);
+        let lf_wide = b.resize(lf, cd.ty);
+        let child = b.mux(mn_leaf, lf_wide, cd);
+        let w = self.tab.design.internal.score_bits + 3;
+        let pc = b.add(parent, child, Ty::s(w));
+        let two_lf = b.shl(lf, 1, Ty::s(w));
+        let raw = b.mux(both, two_lf, pc);
+        let k4pi = b.constant(self.tab.k_4pi as i128, Ty::s(w));
+        let raw = b.add(raw, k4pi, Ty::s(w + 1));
+        let (v, sat) = self.sat_score(b, raw);
+        let inner_min = b.not(mn_leaf);
+        let psi_ninf = b.and(inner_min, l2.ninf);
+        let l2_fin = b.not(l2.ninf);
+        let c_used = b.and(inner_min, l2_fin);
+        let c_hit = b.and(c_used, c_ovf);
+        let r_any = b.or(p_ovf, c_hit);
+        let not_both = b.not(both);
+        let ratio_ovf = b.and(not_both, r_any);
+        let psi_fin = b.not(psi_ninf);
+        let score_ovf = b.and(psi_fin, sat);
+        Psi {
+            psi: Log { v, ninf: psi_ninf },
+            ratio_ovf,
+            score_ovf,
+        }
     }
 
     /// `max*(a, b)` (§6.4) and its saturation bit (set only when both are finite).
