@@ -719,6 +719,11 @@ impl<'a> GinkgoTrellis<'a> {
             // whose chain of dependent steps small subsets wait on.
             let small = len <= 2 * LANES;
             let lane = |_| (s, p);
+            if !GATHER {
+                for i in 0..padded::<BATCH>(len) {
+                    batch.stage(i, self.children(s, batch.a.get(i)));
+                }
+            }
             let degenerate = if small {
                 self.weigh::<true, GATHER, BATCH>(batch, len, lane, &mut zz, &mut mm)
             } else {
@@ -823,13 +828,14 @@ impl<'a> GinkgoTrellis<'a> {
     /// The first loop of [`Self::flush_linear`]: sets `zz` and `mm` for the padded batch and
     /// tells whether a split with two inner children had t_P2 = 0. With `LEAF_LANES`, the
     /// splits with a leaf child get their own weight; without, 0, for the leaf list to set.
-    /// With `GATHER` (AVX-512) the vector loop loads the children's cells itself; without, a
-    /// scalar loop stages their values first: LLVM does not vectorize the loads for AVX2 or
-    /// SSE2, and left the whole loop scalar (45% slower with AVX2 than staging). `lane(i)`
-    /// gives split `i`'s parent and its constants.
+    /// With `GATHER` (AVX-512) the vector loop loads the children's cells itself; without, it
+    /// reads the values the caller staged in the batch: LLVM does not vectorize the loads for
+    /// AVX2 or SSE2, and left the whole loop scalar (45% slower with AVX2 than staging).
+    /// `lane(i)` gives split `i`'s parent and its constants.
     ///
     /// # Safety
-    /// `batch.a` must be set up to `padded(len)`, with subsets of their parents.
+    /// `batch.a` (and without `GATHER` the staged values) must be set up to `padded(len)`,
+    /// with subsets of their parents.
     #[inline(always)]
     unsafe fn weigh<const LEAF_LANES: bool, const GATHER: bool, const L: usize>(
         &self,
@@ -839,12 +845,6 @@ impl<'a> GinkgoTrellis<'a> {
         zz: &mut Lane<f64, L>,
         mm: &mut Lane<f64, L>,
     ) -> bool {
-        if !GATHER {
-            for i in 0..padded::<L>(len) {
-                let c = self.children(lane(i).0, batch.a.get(i));
-                batch.stage(i, c);
-            }
-        }
         let mut degenerate = false;
         for i in 0..padded::<L>(len) {
             let (s, p) = lane(i);
@@ -925,7 +925,8 @@ impl<'a> GinkgoTrellis<'a> {
 
     /// The linear evaluation of every subset, size by size: those of up to [`STREAM_LEAVES`]
     /// leaves in batches of consecutive subsets' splits ([`Self::flush_stream`]), the larger
-    /// ones one by one. Each subset's values are those of [`Self::fold_linear`], bit for bit.
+    /// ones one by one (`GATHER`: see [`Self::weigh`]). Each subset's values are those of
+    /// [`Self::fold_linear`], bit for bit.
     #[inline(always)]
     fn solve_linear<const GATHER: bool>(&mut self) {
         let n = self.n;
@@ -976,13 +977,13 @@ impl<'a> GinkgoTrellis<'a> {
                     st.count.set(i, ca.count as u64 * cb.count as u64);
                     fill.len = i + 1;
                     if fill.len == STREAM {
-                        self.flush_stream::<GATHER>(&mut st, fill, &shared, k, &mut open);
+                        self.flush_stream(&mut st, fill, &shared, k, &mut open);
                         fill = Fill::default();
                     }
                 }
             }
             if fill.len > 0 {
-                self.flush_stream::<GATHER>(&mut st, fill, &shared, k, &mut open);
+                self.flush_stream(&mut st, fill, &shared, k, &mut open);
             }
         }
     }
@@ -992,7 +993,7 @@ impl<'a> GinkgoTrellis<'a> {
     /// subset whose last split is in the batch. `shared` holds the constants common to these
     /// subsets; `open`, the subset the batch begins in.
     #[inline(always)]
-    fn flush_stream<const GATHER: bool>(
+    fn flush_stream(
         &mut self,
         st: &mut Stream,
         fill: Fill,
@@ -1030,10 +1031,15 @@ impl<'a> GinkgoTrellis<'a> {
         let cells = &*self.cells;
         // SAFETY: as in `flush_linear`; every split is one of its parent's.
         unsafe {
+            // Staged even where gathers are available: with the parents' values also read per
+            // lane, the gathers were slower (a 9-leaf jet 91 µs against 81 µs staged).
+            for i in 0..padded::<STREAM>(len) {
+                batch.stage(i, self.children(lane(i).0, batch.a.get(i)));
+            }
             let degenerate = if k <= STREAM_LEAF_LANES {
-                self.weigh::<true, GATHER, STREAM>(batch, len, lane, zz, mm)
+                self.weigh::<true, false, STREAM>(batch, len, lane, zz, mm)
             } else {
-                let d = self.weigh::<false, GATHER, STREAM>(batch, len, lane, zz, mm);
+                let d = self.weigh::<false, false, STREAM>(batch, len, lane, zz, mm);
                 self.weigh_leaf_list(batch, leaves, lane, zz, mm);
                 d
             };
