@@ -299,8 +299,9 @@ impl<const L: usize> Batch<L> {
     }
 
     /// Fills the lanes from `len` up to the next multiple of [`LANES`] (and likewise the leaf
-    /// list, of length `leaves`), so that the vector loops read only initialised values: the
-    /// padding splits of `s` are `(s, ∅)`, which the empty set's Z = 0 keeps out of the sums.
+    /// list, of length `leaves`, its padding pointing at split 0), so that the vector loops read
+    /// only initialised values: the padding splits of `s` are `(s, ∅)`, which the empty set's
+    /// Z = 0 keeps out of the sums.
     #[inline(always)]
     fn pad(&mut self, s: Mask, len: usize, leaves: usize) {
         for i in len..padded::<L>(len) {
@@ -787,9 +788,9 @@ impl<'a> GinkgoTrellis<'a> {
         }
     }
 
-    /// The second loop of [`Self::flush_linear`]: the weights and products of the splits with
-    /// a leaf child, listed in `batch.leaf_at`, replace what [`Self::weigh`] set for them.
-    /// `lane(i)` gives split `i`'s parent and its constants.
+    /// The leaf-list loops of [`Self::flush_linear`] for [`Self::flush_stream`]: the weights
+    /// and products of the splits with a leaf child, listed in `batch.leaf_at`, replace what
+    /// [`Self::weigh`] set for them. `lane(i)` gives split `i`'s parent and its constants.
     ///
     /// # Safety
     /// The leaf list must be set and padded, and its splits be subsets of their parents.
@@ -957,7 +958,8 @@ impl<'a> GinkgoTrellis<'a> {
         degenerate
     }
 
-    /// The linear evaluation of all splits of `s`, in batches (`GATHER`: see [`Self::weigh_subset`]).
+    /// The linear evaluation of all splits of `s`, in batches (`GATHER`: see
+    /// [`Self::weigh_subset`]).
     #[inline(always)]
     fn fold_linear<const GATHER: bool>(&self, acc: &mut Acc, s: Mask) {
         let mut batch = Batch::new();
