@@ -294,6 +294,41 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// `solve`, which evaluates small subsets a whole size at a time, must give the bits of the
+    /// subset-by-subset recurrence, with every SIMD variant.
+    #[test]
+    fn size_at_a_time_equals_subset_by_subset(
+        leaves in jet_strategy(11),
+        t_cut in prop_oneof![Just(16.0), 0.0f64..400.0],
+    ) {
+        let n = leaves.len();
+        let params = GinkgoParams { t_cut, ..GinkgoParams::default() };
+        let mut c1 = vec![Cell::default(); 1 << n];
+        let mut one = GinkgoTrellis::new(&leaves, params, &mut c1).unwrap();
+        if one.solve_in(Mode::Linear) {
+            for simd in [None].into_iter().chain(simd_variants().into_iter().map(Some)) {
+                let mut c2 = vec![Cell::default(); 1 << n];
+                let mut tr = GinkgoTrellis::new(&leaves, params, &mut c2).unwrap();
+                if let Some(simd) = simd {
+                    // SAFETY: `simd_variants` lists only what this CPU supports.
+                    unsafe { tr.set_simd(simd) };
+                }
+                tr.solve();
+                prop_assert_eq!(tr.mode(), Mode::Linear);
+                for s in 1..=mask::full(n) {
+                    prop_assert_eq!(tr.log_z(s).to_bits(), one.log_z(s).to_bits(), "{:?} s={}", simd, s);
+                    prop_assert_eq!(tr.map(s).to_bits(), one.map(s).to_bits(), "{:?} s={}", simd, s);
+                    prop_assert_eq!(tr.count(s), one.count(s));
+                    prop_assert_eq!(tr.best_split(s), one.best_split(s));
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn a_child_as_heavy_as_its_parent_makes_the_split_infinite_in_the_linear_evaluation() {
     // Two very hard leaves and two soft massive ones: the soft pair (t ≥ t_cut) is lost in the
