@@ -88,9 +88,12 @@ impl Emitter<'_> {
         let s = match &n.op {
             Op::Input(k) => self.net.inputs[*k as usize].name.clone(),
             Op::Const(x) => Self::lit(n.ty, *x),
-            Op::Reg(_) | Op::RegEn(..) | Op::Rom(..) | Op::Inst(..) | Op::InstOut(..) => {
-                return None
-            }
+            Op::Reg(_)
+            | Op::RegEn(..)
+            | Op::Delay(..)
+            | Op::Rom(..)
+            | Op::Inst(..)
+            | Op::InstOut(..) => return None,
             Op::Add(a, b) => format!("{} + {}", e(*a), e(*b)),
             Op::Sub(a, b) => format!("{} - {}", e(*a), e(*b)),
             // Operands at their own widths, both signed (an unsigned one gets a 0 sign bit):
@@ -204,6 +207,56 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
         }
     }
     let mut regs = String::new();
+    let mems = net.delay_memories();
+    let mut mem_of: HashMap<Id, (Id, u32)> = HashMap::new();
+    if let Some(top_depth) = mems.iter().map(|m| m.depth).max() {
+        // One free-running write pointer; a tap of delay d reads d − 1 words behind it through
+        // its output register (so d ≥ 2 never reads the word being written).
+        let pw = top_depth.trailing_zeros();
+        let _ = writeln!(v, "  reg [{}:0] jt_dptr = 0;", pw - 1);
+        let _ = writeln!(regs, "    jt_dptr <= jt_dptr + {pw}'d1;");
+        let mut ds: Vec<u32> = mems
+            .iter()
+            .flat_map(|m| m.taps.iter().map(|t| t.1))
+            .collect();
+        ds.sort_unstable();
+        ds.dedup();
+        for d in ds {
+            let _ = writeln!(
+                v,
+                "  wire [{}:0] jt_dra{d} = jt_dptr - {pw}'d{};",
+                pw - 1,
+                d - 1
+            );
+        }
+        let mut init = String::new();
+        for m in &mems {
+            let w = net.nodes[m.src as usize].ty.width;
+            let aw = m.depth.trailing_zeros();
+            let _ = writeln!(v, "  reg [{}:0] jt_dm{} [0:{}];", w - 1, m.src, m.depth - 1);
+            let _ = writeln!(
+                init,
+                "    for (jt_i = 0; jt_i < {}; jt_i = jt_i + 1) jt_dm{}[jt_i] = 0;",
+                m.depth, m.src
+            );
+            let _ = writeln!(
+                regs,
+                "    jt_dm{}[jt_dptr[{}:0]] <= n{};",
+                m.src,
+                aw - 1,
+                m.src
+            );
+            for &(tap, _) in &m.taps {
+                mem_of.insert(tap, (m.src, aw));
+            }
+        }
+        let _ = writeln!(
+            v,
+            "  integer jt_i;
+  initial begin
+{init}  end"
+        );
+    }
     for (k, n) in net.nodes.iter().enumerate() {
         let id = k as Id;
         if let Some(name) = net.names.get(&id) {
@@ -217,6 +270,11 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
             Op::RegEn(x, en) => {
                 let _ = writeln!(v, "  reg [{}:0] n{id} = 0;", n.ty.width - 1);
                 let _ = writeln!(regs, "    if (n{en}) n{id} <= n{x};");
+            }
+            Op::Delay(_, d) => {
+                let (src, aw) = mem_of[&id];
+                let _ = writeln!(v, "  reg [{}:0] n{id} = 0;", n.ty.width - 1);
+                let _ = writeln!(regs, "    n{id} <= jt_dm{src}[jt_dra{d}[{}:0]];", aw - 1);
             }
             Op::Inst(m, ins) => {
                 let def = &modules[*m as usize];

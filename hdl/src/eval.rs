@@ -13,6 +13,9 @@ pub struct Sim<'a> {
     inputs: Vec<u128>,
     regs: Vec<(Id, Id, Option<Id>)>,
     next: Vec<u128>,
+    /// Per delay memory: its source and its words (`depth` of them, a power of two), written
+    /// at `cycles mod depth`.
+    mems: Vec<(Id, Vec<u128>)>,
     cycles: u64,
 }
 
@@ -31,15 +34,35 @@ impl<'a> Sim<'a> {
             .filter_map(|(k, n)| match n.op {
                 Op::Reg(x) => Some((k as Id, x, None)),
                 Op::RegEn(x, en) => Some((k as Id, x, Some(en))),
-                Op::Rom(..) => Some((k as Id, k as Id, None)),
+                Op::Rom(..) | Op::Delay(..) => Some((k as Id, k as Id, None)),
                 _ => None,
+            })
+            .collect();
+        let mut mem_of = vec![usize::MAX; net.nodes.len()];
+        let mems = net
+            .delay_memories()
+            .into_iter()
+            .enumerate()
+            .map(|(m, d)| {
+                for (tap, _) in d.taps {
+                    mem_of[tap as usize] = m;
+                }
+                (d.src, vec![0; d.depth as usize])
             })
             .collect();
         Sim {
             vals: vec![0; net.nodes.len()],
             inputs: vec![0; net.inputs.len()],
             next: vec![0; regs.len()],
-            regs,
+            regs: regs
+                .into_iter()
+                .map(|(dst, src, en)| match net.nodes[dst as usize].op {
+                    // A delay tap names its memory in place of a source.
+                    Op::Delay(..) => (dst, mem_of[dst as usize] as Id, None),
+                    _ => (dst, src, en),
+                })
+                .collect(),
+            mems,
             cycles: 0,
             net,
         }
@@ -92,7 +115,7 @@ impl<'a> Sim<'a> {
             let m = mask(w);
             let e = |x: Id| self.ext(x, w);
             let v = match n.op {
-                Op::Reg(_) | Op::RegEn(..) | Op::Rom(..) => continue,
+                Op::Reg(_) | Op::RegEn(..) | Op::Rom(..) | Op::Delay(..) => continue,
                 Op::Inst(..) | Op::InstOut(..) => unreachable!("evaluated flattened"),
                 Op::Input(i) => self.inputs[i as usize],
                 Op::Const(x) => x,
@@ -160,8 +183,19 @@ impl<'a> Sim<'a> {
     /// One rising clock edge: settles, then every register loads.
     pub fn tick(&mut self) {
         self.settle();
+        // This cycle's word goes in first: a tap of delay d reads the word of d − 1 cycles
+        // before this one, never a later one, so the order inside the edge does not matter.
+        let now = self.cycles as usize;
+        for (src, words) in &mut self.mems {
+            let at = now & (words.len() - 1);
+            words[at] = self.vals[*src as usize];
+        }
         for (k, &(dst, src, en)) in self.regs.iter().enumerate() {
             self.next[k] = match (&self.net.nodes[dst as usize].op, en) {
+                (Op::Delay(_, d), _) => {
+                    let words = &self.mems[src as usize].1;
+                    words[(now + 1).wrapping_sub(*d as usize) & (words.len() - 1)]
+                }
                 (Op::Rom(t, a), _) => self.net.tables[*t as usize]
                     .words
                     .get(self.vals[*a as usize] as usize)

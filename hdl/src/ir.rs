@@ -92,6 +92,11 @@ pub enum Op {
     Reg(Id),
     /// A register that loads its input when `en` is 1 and holds otherwise.
     RegEn(Id, Id),
+    /// The value of `a` `d` cycles ago (`d ≥ 2`; 0 before the first `d` cycles): a delay line
+    /// held in a memory that all taps of `a` share (written every cycle, read through a
+    /// registered port), so that a long delay costs one write and one read per cycle instead of
+    /// `d` registers.
+    Delay(Id, u32),
     /// `a + b`.
     Add(Id, Id),
     /// `a − b`.
@@ -171,7 +176,8 @@ pub struct Netlist {
 }
 
 /// A module: a netlist whose outputs are not registered, with the timing of each output
-/// relative to its inputs (all inputs enter at one cycle, straight from registers).
+/// relative to its inputs (all inputs enter at one cycle, each with at most the combinational
+/// depth its port allows).
 #[derive(Clone, Debug)]
 pub struct Module {
     /// Name (the Verilog module is `<top>_<name>`).
@@ -180,20 +186,68 @@ pub struct Module {
     pub net: Netlist,
     /// Per output: (cycles after the inputs, combinational depth left at the output).
     pub timing: Vec<(u32, u32)>,
+    /// Per input: the combinational depth an operand may arrive with (0: straight from a
+    /// register), already counted inside the module.
+    pub input_depth: Vec<u32>,
 }
 
 impl Netlist {
-    /// Number of register bits, instances included.
+    /// Number of register bits, instances included (a delay tap's output register counts; its
+    /// memory is [`Netlist::delay_memory_bits`]).
     pub fn register_bits(&self) -> u64 {
         let inner: Vec<u64> = self.modules.iter().map(|m| m.net.register_bits()).collect();
         self.nodes
             .iter()
             .map(|n| match n.op {
-                Op::Reg(_) | Op::RegEn(..) => n.ty.width as u64,
+                Op::Reg(_) | Op::RegEn(..) | Op::Delay(..) => n.ty.width as u64,
                 Op::Inst(m, _) => inner[m as usize],
                 _ => 0,
             })
             .sum()
+    }
+
+    /// The delay memories of this netlist (not its instances'): per delayed node, its depth (a
+    /// power of two, at least the longest tap) and its taps in node order.
+    pub fn delay_memories(&self) -> Vec<DelayMemory> {
+        let mut mems: Vec<DelayMemory> = Vec::new();
+        let mut at: HashMap<Id, usize> = HashMap::new();
+        for (k, n) in self.nodes.iter().enumerate() {
+            if let Op::Delay(src, d) = n.op {
+                let m = *at.entry(src).or_insert_with(|| {
+                    mems.push(DelayMemory {
+                        src,
+                        depth: 0,
+                        taps: Vec::new(),
+                    });
+                    mems.len() - 1
+                });
+                mems[m].taps.push((k as Id, d));
+                mems[m].depth = mems[m].depth.max(d.next_power_of_two());
+            }
+        }
+        mems
+    }
+
+    /// Bits held in delay memories, instances included.
+    pub fn delay_memory_bits(&self) -> u64 {
+        let inner: Vec<u64> = self
+            .modules
+            .iter()
+            .map(|m| m.net.delay_memory_bits())
+            .collect();
+        let own: u64 = self
+            .delay_memories()
+            .iter()
+            .map(|m| m.depth as u64 * self.nodes[m.src as usize].ty.width as u64)
+            .sum();
+        own + self
+            .nodes
+            .iter()
+            .map(|n| match n.op {
+                Op::Inst(m, _) => inner[m as usize],
+                _ => 0,
+            })
+            .sum::<u64>()
     }
 
     /// Number of nodes, instances expanded.
@@ -208,6 +262,22 @@ impl Netlist {
             .sum()
     }
 }
+
+/// The memory behind the delay taps of one node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DelayMemory {
+    /// The delayed node.
+    pub src: Id,
+    /// Words (a power of two, at least the longest tap's delay).
+    pub depth: u32,
+    /// The taps: node and delay in cycles.
+    pub taps: Vec<(Id, u32)>,
+}
+
+/// Delays shorter than this stay register chains ([`Builder::delay_to`]); longer ones become
+/// memory taps. Measured (docs/hardware.md): chains of this length still map to one
+/// shift-register LUT per bit, while a Verilated model pays a copy per register per cycle.
+pub const MEMORY_DELAY_MIN: u32 = 4;
 
 /// A value under construction: a node plus when it is valid and how deep its logic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,7 +297,12 @@ pub struct V {
 pub struct Builder {
     net: Netlist,
     timing: Vec<(u32, u32)>,
+    input_depth: Vec<u32>,
+    /// Delayed copies by (origin, cycles after it).
     delays: HashMap<(Id, u32), Id>,
+    /// Per delayed copy: its origin, the delay, and the registers since the last memory tap.
+    origin: HashMap<Id, (Id, u32, u32)>,
+    memory_delay_min: u32,
     consts: HashMap<(u128, Ty), Id>,
     budget: u32,
 }
@@ -250,10 +325,26 @@ impl Builder {
         Builder {
             net: Netlist::default(),
             timing: Vec::new(),
+            input_depth: Vec::new(),
             delays: HashMap::new(),
+            origin: HashMap::new(),
+            memory_delay_min: MEMORY_DELAY_MIN,
             consts: HashMap::new(),
             budget: budget.max(cost::SHIFT),
         }
+    }
+
+    /// Delays of at least `min` cycles become memory taps (default [`MEMORY_DELAY_MIN`];
+    /// `u32::MAX`: register chains only). Taken by the modules built from this builder's
+    /// settings only where the caller passes it on.
+    pub fn set_memory_delay_min(&mut self, min: u32) {
+        assert!(min >= 2, "a memory tap needs a delay of at least 2 cycles");
+        self.memory_delay_min = min;
+    }
+
+    /// See [`Builder::set_memory_delay_min`].
+    pub fn memory_delay_min(&self) -> u32 {
+        self.memory_delay_min
     }
 
     /// The depth budget.
@@ -285,6 +376,7 @@ impl Builder {
             name: name.into(),
             ty,
         });
+        self.input_depth.push(0);
         let raw = self.push(Op::Input(k), ty);
         let id = self.push(Op::Reg(raw), ty);
         V {
@@ -298,17 +390,25 @@ impl Builder {
     /// An input port read as it is, at cycle 0 (no register): for ports that only hold registers
     /// sample.
     pub fn raw_input(&mut self, name: impl Into<String>, ty: Ty) -> V {
+        self.raw_input_at(name, ty, 0)
+    }
+
+    /// A module input port whose operand arrives through `depth` units of logic after its last
+    /// register: the module's own logic counts them, so an instance takes such an operand
+    /// without registering it first.
+    pub fn raw_input_at(&mut self, name: impl Into<String>, ty: Ty, depth: u32) -> V {
         let k = self.net.inputs.len() as u32;
         self.net.inputs.push(Port {
             name: name.into(),
             ty,
         });
+        self.input_depth.push(depth);
         let id = self.push(Op::Input(k), ty);
         V {
             id,
             ty,
             cycle: 0,
-            depth: 0,
+            depth,
         }
     }
 
@@ -341,10 +441,12 @@ impl Builder {
     /// [`Builder::module_output`]).
     pub fn module(self, name: impl Into<String>) -> Module {
         let timing = self.timing.clone();
+        let input_depth = self.input_depth.clone();
         Module {
             name: name.into(),
             net: self.finish(),
             timing,
+            input_depth,
         }
     }
 
@@ -366,6 +468,7 @@ impl Builder {
         let def = &self.net.modules[m as usize];
         assert_eq!(def.net.inputs.len(), inputs.len(), "ports of {}", def.name);
         let tys: Vec<Ty> = def.net.inputs.iter().map(|p| p.ty).collect();
+        let depths = def.input_depth.clone();
         let outs: Vec<(Ty, (u32, u32))> = def
             .net
             .outputs
@@ -379,7 +482,8 @@ impl Builder {
             .map(|(&v, &t)| self.resize(v, t))
             .collect();
         let mut cycle = ins.iter().map(|v| v.cycle).max().unwrap_or(0);
-        if ins.iter().any(|v| v.depth > 0 && v.cycle == cycle) {
+        let deeper = |(v, &d): (&V, &u32)| v.cycle == cycle && v.depth > d;
+        if ins.iter().zip(&depths).any(deeper) {
             cycle += 1;
         }
         let ids: Vec<Id> = ins.iter().map(|&v| self.delay_to(v, cycle).id).collect();
@@ -426,29 +530,49 @@ impl Builder {
         self.const_value(v).is_some()
     }
 
-    /// `v` delayed to `cycle` (≥ its own), sharing delay chains.
+    /// `v` delayed to `cycle` (≥ its own). Delays are counted from the value's origin (the node
+    /// a delayed copy was made from), so every consumer of one value shares one chain or one
+    /// memory: a short delay is a chain of registers, a long one a memory tap, and a tap a few
+    /// cycles past an existing one extends it by registers.
     pub fn delay_to(&mut self, v: V, cycle: u32) -> V {
         assert!(cycle >= v.cycle, "cannot move a value back in time");
         if cycle == v.cycle || self.is_const(v) {
             return V { cycle, ..v };
         }
-        if let Some(&id) = self.delays.get(&(v.id, cycle)) {
-            return V {
-                id,
-                ty: v.ty,
-                cycle,
-                depth: 0,
-            };
-        }
-        let prev = self.delay_to(v, cycle - 1);
-        let id = self.push(Op::Reg(prev.id), v.ty);
-        self.delays.insert((v.id, cycle), id);
+        let (src, base, _) = self.origin.get(&v.id).copied().unwrap_or((v.id, 0, 0));
+        let id = self.tap(src, base + (cycle - v.cycle), v.ty);
         V {
             id,
             ty: v.ty,
             cycle,
             depth: 0,
         }
+    }
+
+    /// `src` delayed by `d ≥ 1` cycles.
+    fn tap(&mut self, src: Id, d: u32, ty: Ty) -> Id {
+        if let Some(&id) = self.delays.get(&(src, d)) {
+            return id;
+        }
+        let prev = match d {
+            1 => Some((src, 0)),
+            _ => self
+                .delays
+                .get(&(src, d - 1))
+                .map(|&p| (p, self.origin[&p].2))
+                .filter(|&(_, run)| run + 1 < self.memory_delay_min),
+        };
+        let (id, run) = match prev {
+            Some((p, run)) => (self.push(Op::Reg(p), ty), run + 1),
+            None if d < self.memory_delay_min => {
+                let p = self.tap(src, d - 1, ty);
+                (self.push(Op::Reg(p), ty), self.origin[&p].2 + 1)
+            }
+            None => (self.push(Op::Delay(src, d), ty), 0),
+        };
+        self.delays.insert((src, d), id);
+        self.origin.insert(id, (src, d, run));
+        id
     }
 
     /// `v` registered once.
@@ -827,6 +951,7 @@ fn remap(op: &mut Op, mut f: impl FnMut(Id) -> Id) {
         Op::Inst(_, ins) => ins.iter_mut().for_each(|x| *x = f(*x)),
         Op::InstOut(a, _)
         | Op::Reg(a)
+        | Op::Delay(a, _)
         | Op::Shl(a, _)
         | Op::Shr(a, _)
         | Op::Resize(a)

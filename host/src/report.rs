@@ -211,7 +211,8 @@ pub fn parse_target(s: &str) -> Result<&'static Device, String> {
 pub struct Resources {
     /// LUT1…LUT6 (Xilinx) or LUT4 (ECP5).
     pub lut: u64,
-    /// LUTs used as shift registers or distributed RAM (SRL16E, SRLC32E, RAM*M, TRELLIS_DPR16X4).
+    /// LUTs used as shift registers or distributed RAM: on Xilinx the LUT sites each primitive
+    /// occupies ([`LUTRAM_SITES`]), on ECP5 TRELLIS_DPR16X4 cells.
     pub lut_mem: u64,
     /// Flip-flops (FD*, TRELLIS_FF).
     pub ff: u64,
@@ -226,6 +227,30 @@ pub struct Resources {
     /// Every cell, by type.
     pub cells: BTreeMap<String, u64>,
 }
+
+/// LUT sites per Xilinx shift-register and distributed-RAM primitive (UG574, UltraScale CLB
+/// user guide, and UG474 for 7-series: one LUT per SRL or 32/64 × 1 single-port bit, two for
+/// dual-port, four for RAM32M/RAM64M, eight for RAM32M16/RAM64M8/RAM32X16DR8/RAM64X8SW): the
+/// shift registers and LUT RAMs Yosys's `synth_xilinx` maps to.
+pub const LUTRAM_SITES: [(&str, u64); 17] = [
+    ("SRL16E", 1),
+    ("SRLC32E", 1),
+    ("RAM32X1S", 1),
+    ("RAM64X1S", 1),
+    ("RAM32X1D", 2),
+    ("RAM64X1D", 2),
+    ("RAM128X1S", 2),
+    ("RAM128X1D", 4),
+    ("RAM256X1S", 4),
+    ("RAM256X1D", 8),
+    ("RAM512X1S", 8),
+    ("RAM32M", 4),
+    ("RAM64M", 4),
+    ("RAM32M16", 8),
+    ("RAM64M8", 8),
+    ("RAM32X16DR8", 8),
+    ("RAM64X8SW", 8),
+];
 
 /// Classifies cell counts by type (from [`parse_stat`]).
 pub fn classify(cells: &BTreeMap<String, u64>) -> Resources {
@@ -245,10 +270,11 @@ pub fn classify(cells: &BTreeMap<String, u64>) -> Resources {
             "CARRY4" | "CARRY8" | "CCU2C" => r.carry += n,
             "TRELLIS_DPR16X4" => r.lut_mem += n,
             _ if t.starts_with("FD") => r.ff += n,
-            _ if t.starts_with("SRL") || (t.starts_with("RAM") && t.ends_with('M')) => {
-                r.lut_mem += n
+            _ => {
+                if let Some((_, sites)) = LUTRAM_SITES.iter().find(|(c, _)| *c == t) {
+                    r.lut_mem += sites * n;
+                }
             }
-            _ => {}
         }
     }
     r
@@ -1056,13 +1082,16 @@ mod tests {
             ("RAMB36E2", 1),
             ("CARRY8", 7),
             ("SRL16E", 2),
+            ("RAM32M16", 3),
+            ("RAM64M", 1),
             ("MUXF7", 9),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let r = classify(&cells);
-        assert_eq!((r.lut, r.ff, r.dsp, r.carry, r.lut_mem), (7, 6, 2, 7, 2));
+        assert_eq!((r.lut, r.ff, r.dsp, r.carry), (7, 6, 2, 7));
+        assert_eq!(r.lut_mem, 2 + 3 * 8 + 4);
         assert_eq!(r.bram, 2.5);
     }
 

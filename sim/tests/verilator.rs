@@ -198,6 +198,17 @@ fn all_ops() -> Netlist {
         let next = b.add(cnt, one, Ty::u(w));
         b.connect(cnt, next);
         out(&mut b, "counter", cnt);
+        // Delay lines: register chains, memory taps (one memory per delayed value, zero before
+        // its first word), chains behind a tap, and a delayed copy delayed again.
+        let x = b.xor(sa, ub);
+        let x = b.resize(x, Ty::s(w));
+        for d in [1, 2, 3, 5, 8, 9, 12, 31, 40, 63] {
+            let v = b.delay_to(x, x.cycle + d);
+            out(&mut b, &format!("delay{d}"), v);
+        }
+        let mid = b.delay_to(sc, sc.cycle + 20);
+        let v = b.delay_to(mid, mid.cycle + 7);
+        out(&mut b, "delay_of_delay", v);
         if i == widths.len() - 1 {
             // Tables: a partial one (addresses beyond the end read 0) and a full wide one.
             let t = b.table(Table {
@@ -257,6 +268,7 @@ fn every_op_matches_the_evaluator() {
     }
     let net = all_ops();
     assert!(net.nodes.iter().any(|n| matches!(n.op, Op::RegEn(..))));
+    assert!(net.delay_memories().iter().any(|m| m.taps.len() > 1));
     let (mut vl, info) =
         VerilatorBackend::from_netlist(&net, "all_ops", &opts()).expect("verilator build");
     println!(
