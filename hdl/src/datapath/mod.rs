@@ -10,7 +10,8 @@
 //! 5. ψ of every split of every subset, all in parallel (ψ does not depend on the recursion);
 //!    with F > 1 one ψ unit serves F consecutive splits of one subset, one per cycle;
 //! 6. the recursion by subset size: m = ψ + m_A + m_B, z = ψ + z_A + z_B (saturating), an
-//!    argmax tree (ties → lower split index) and the pairwise max* tree of §5.2 per subset;
+//!    argmax tree (ties → lower split index) and the pairwise max* tree of §5.2 per subset, as
+//!    one `combine_k` module per subset size k, instantiated per subset;
 //! 7. the result for the root full(n) (λ_root variant when it differs), the MAP tree by a
 //!    pipelined pre-order walk over the argmax table, and the per-stage overflow flags.
 
@@ -224,30 +225,6 @@ impl<'t> Gen<'t> {
         });
         let o = self.b.instance(m, &[t]);
         (o[0], o[1])
-    }
-
-    /// max*(x, y) and its overflow bit, as a module instance.
-    fn max_star(&mut self, x: Log, y: Log) -> (Log, V) {
-        let st = self.u.score_ty();
-        let m = self.module("max_star", |g| {
-            let port = |g: &mut Gen, n: &str| Log {
-                v: g.b.raw_input(format!("{n}_v"), st),
-                ninf: g.b.raw_input(format!("{n}_ninf"), Ty::u(1)),
-            };
-            let (x, y) = (port(g, "x"), port(g, "y"));
-            let (r, o) = g.u.max_star(&mut g.b, x, y);
-            g.b.module_output("v", r.v);
-            g.b.module_output("ninf", r.ninf);
-            g.b.module_output("ovf", o);
-        });
-        let o = self.b.instance(m, &[x.v, x.ninf, y.v, y.ninf]);
-        (
-            Log {
-                v: o[0],
-                ninf: o[1],
-            },
-            o[2],
-        )
     }
 
     /// The ψ module for λ `root` and child kinds `ka`, `kb` (`l` leaf, `i` inner, `d` chosen at
@@ -604,7 +581,9 @@ impl<'t> Gen<'t> {
         out
     }
 
-    /// The recursion step of subset `s` from its splits' ψ and its children's cells.
+    /// The recursion step of subset `s` from its splits' ψ and its children's cells: an
+    /// instance of the `combine_k` module of its size k (see [`Gen::combine_module`]), so that the
+    /// top holds one instance per subset instead of the per-split logic.
     fn combine(
         &mut self,
         s: Mask,
@@ -613,65 +592,131 @@ impl<'t> Gen<'t> {
         cells: &[Option<Cell>],
         active: V,
     ) -> Cell {
+        let k = s.count_ones();
+        let mut ins = vec![active, sub.can_split];
+        for (p, a) in mask::splits(s).enumerate() {
+            let ps = psis[p];
+            ins.extend([ps.psi.v, ps.psi.ninf, ps.ratio_ovf, ps.score_ovf]);
+            for m in [a, s ^ a] {
+                if m.count_ones() > 1 {
+                    let c = cells[m as usize].unwrap();
+                    ins.extend([c.map.v, c.map.ninf, c.z.v]);
+                }
+            }
+        }
+        // Ports as the first subset of this size has them: the operands that arrive last keep
+        // their logic depth (counted inside the module, so the instance registers nothing),
+        // the others come out of delay registers.
+        let t0 = ins.iter().map(|v| v.cycle).max().unwrap();
+        let ports: Vec<(Ty, u32)> = ins
+            .iter()
+            .map(|v| (v.ty, if v.cycle == t0 { v.depth } else { 0 }))
+            .collect();
+        let m = self.module(&format!("combine_{k}"), |g| g.combine_module(k, &ports));
+        let tys: Vec<Ty> = self
+            .b
+            .module_def(m)
+            .net
+            .inputs
+            .iter()
+            .map(|p| p.ty)
+            .collect();
+        // The instance resizes its inputs to the ports: a narrower port would cut a value.
+        assert!(
+            tys.iter().zip(&ins).all(|(t, v)| *t == v.ty),
+            "combine_{k}: operand types differ between subsets"
+        );
+        let o = self.b.instance(m, &ins);
+        self.flag(Stage::Ratio, o[5]);
+        self.flag(Stage::Score, o[6]);
+        // The winning split as a mask over the leaves: bit j of the pattern is s's j-th leaf.
+        let zero = self.cu(0, 1);
+        let mut rank = k;
+        let mut best = None;
+        for i in (0..self.n).rev() {
+            let bit = if s >> i & 1 == 1 {
+                rank -= 1;
+                self.b.bit(o[4], rank)
+            } else {
+                zero
+            };
+            best = Some(match best {
+                None => bit,
+                Some(hi) => self.b.cat(hi, bit),
+            });
+        }
+        Cell {
+            map: Log {
+                v: o[0],
+                ninf: o[1],
+            },
+            z: Log {
+                v: o[2],
+                ninf: o[3],
+            },
+            best: best.unwrap(),
+        }
+    }
+
+    /// The recursion step of a subset of `k` leaves, for operands of (type, depth) `ports` in the
+    /// order [`Gen::combine`] passes them: `active`, `can_split`, then per split (in split-index
+    /// order) ψ, its −∞ flag and its two overflow bits, then (m, −∞, z) of each child that is
+    /// not a leaf. A split's pattern — its
+    /// part A as a mask over the subset's leaves in increasing order — is the same for every
+    /// subset of k leaves, and so is which of its children are leaves. Outputs: MAP value and
+    /// −∞, log Z and −∞, the winning pattern (0 without a finite MAP), the ratio and score
+    /// overflow bits of this subset.
+    fn combine_module(&mut self, k: u32, ports: &[(Ty, u32)]) {
+        let mut ports = ports.iter().copied();
+        let mut port = |g: &mut Self, name: String| {
+            let (ty, depth) = ports.next().unwrap();
+            g.b.raw_input_at(name, ty, depth)
+        };
+        let active = port(self, "active".into());
+        let can_split = port(self, "can_split".into());
         let leaf_cell = {
             let z = self.b.constant(0, self.u.score_ty());
             let f = self.cu(0, 1);
             Cell {
                 map: Log { v: z, ninf: f },
                 z: Log { v: z, ninf: f },
-                best: self.cu(0, self.n as u32),
+                best: self.cu(0, k),
             }
         };
-        let cell = |m: Mask| {
-            if m.count_ones() == 1 {
-                leaf_cell
-            } else {
-                cells[m as usize].unwrap()
-            }
-        };
-        // Everything of this subset starts at one cycle, when its last operand is there: the
-        // per-split logic then waits in no delay line, only the shared operands do.
-        let t0 = mask::splits(s)
-            .flat_map(|a| {
-                let (ca, cb) = (cell(a), cell(s ^ a));
-                [ca.map.v, ca.map.ninf, ca.z.v, cb.map.v, cb.map.ninf, cb.z.v]
-            })
-            .chain(
-                psis.iter()
-                    .flat_map(|p| [p.psi.v, p.psi.ninf, p.ratio_ovf, p.score_ovf]),
-            )
-            .map(|v| v.cycle)
-            .max()
-            .unwrap();
-        let late = |g: &mut Self, v: V| g.b.delay_to(v, v.cycle.max(t0));
-        let late_log = |g: &mut Self, l: Log| Log {
-            v: late(g, l.v),
-            ninf: late(g, l.ninf),
-        };
-        let active = late(self, active);
-        let can_split = late(self, sub.can_split);
         let gate = self.b.and(active, can_split);
         let w = self.tab.design.internal.score_bits + 2;
         let mut cand: Vec<(Log, V)> = Vec::new();
         let mut zs: Vec<Log> = Vec::new();
-        for (p, a) in mask::splits(s).enumerate() {
-            let (ca, cb) = (cell(a), cell(s ^ a));
-            let ca = Cell {
-                map: late_log(self, ca.map),
-                z: late_log(self, ca.z),
-                best: ca.best,
-            };
-            let cb = Cell {
-                map: late_log(self, cb.map),
-                z: late_log(self, cb.z),
-                best: cb.best,
-            };
-            let ps = psis[p];
+        let full = mask::full(k as usize);
+        for (p, a) in mask::splits(full).enumerate() {
             let ps = Psi {
-                psi: late_log(self, ps.psi),
-                ratio_ovf: late(self, ps.ratio_ovf),
-                score_ovf: late(self, ps.score_ovf),
+                psi: Log {
+                    v: port(self, format!("psi_{p}")),
+                    ninf: port(self, format!("psi_ninf_{p}")),
+                },
+                ratio_ovf: port(self, format!("ratio_ovf_{p}")),
+                score_ovf: port(self, format!("score_ovf_{p}")),
             };
+            let mut child = |g: &mut Self, m: Mask, side: &str| {
+                if m.count_ones() == 1 {
+                    return leaf_cell;
+                }
+                let map = Log {
+                    v: port(g, format!("{side}_map_{p}")),
+                    ninf: port(g, format!("{side}_map_ninf_{p}")),
+                };
+                let z = Log {
+                    v: port(g, format!("{side}_z_{p}")),
+                    ninf: leaf_cell.z.ninf,
+                };
+                Cell {
+                    map,
+                    z,
+                    best: leaf_cell.best,
+                }
+            };
+            let ca = child(self, a, "a");
+            let cb = child(self, full ^ a, "b");
             let kids_inf = self.b.or(ca.map.ninf, cb.map.ninf);
             let kids_fin = self.b.not(kids_inf);
             let eval = self.b.and(gate, kids_fin);
@@ -692,7 +737,7 @@ impl<'t> Gen<'t> {
             let g2 = self.b.and(gate, fin);
             let o = self.b.and(g2, o);
             self.flag(Stage::Score, o);
-            let am = self.cu(a as u64, self.n as u32);
+            let am = self.cu(a as u64, k);
             cand.push((Log { v: m, ninf: inf }, am));
             zs.push(Log { v: z, ninf: inf });
         }
@@ -724,29 +769,32 @@ impl<'t> Gen<'t> {
                     next.push(c[0]);
                     continue;
                 }
-                let (v, o) = self.max_star(c[0], c[1]);
+                let (v, o) = self.u.max_star(&mut self.b, c[0], c[1]);
                 let o = self.b.and(gate, o);
                 self.flag(Stage::Score, o);
                 next.push(v);
             }
             zs = next;
         }
-        let no = self.b.not(sub.can_split);
+        let no = self.b.not(can_split);
         let (m, best) = cand[0];
-        let zero_best = self.cu(0, self.n as u32);
         let map_inf = self.b.or(no, m.ninf);
-        let best = self.b.mux(map_inf, zero_best, best);
+        let best = self.b.mux(map_inf, leaf_cell.best, best);
         let z_inf = self.b.or(no, zs[0].ninf);
-        Cell {
-            map: Log {
-                v: m.v,
-                ninf: map_inf,
-            },
-            z: Log {
-                v: zs[0].v,
-                ninf: z_inf,
-            },
-            best,
+        let ratio = std::mem::take(&mut self.ovf[Stage::Ratio as usize]);
+        let ratio = self.b.or_all(&ratio);
+        let score = std::mem::take(&mut self.ovf[Stage::Score as usize]);
+        let score = self.b.or_all(&score);
+        for (name, v) in [
+            ("map_v", m.v),
+            ("map_ninf", map_inf),
+            ("log_z", zs[0].v),
+            ("log_z_ninf", z_inf),
+            ("best", best),
+            ("ratio_ovf", ratio),
+            ("score_ovf", score),
+        ] {
+            self.b.module_output(name, v);
         }
     }
 
