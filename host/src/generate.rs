@@ -202,6 +202,7 @@ pub fn generate_with(d: &Design, name: &str, tagger: Option<(&Path, &Model)>) ->
             "top_nodes": dp.net.nodes.len(),
             "modules": dp.net.modules.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
             "register_bits": dp.net.register_bits(),
+            "delay_memory_bits": dp.net.delay_memory_bits(),
             "psi_units": dp.psi_units,
             "splits_per_jet": dp.splits,
             "depth_budget": dp.depth_budget,
@@ -260,7 +261,7 @@ pub fn run(a: &Args) -> Result<()> {
     write(&a.out, name, &g)?;
     let s = &g.manifest["stats"];
     eprintln!(
-        "{}: N = {}, fold = {}, latency {} cycles ({:.1} ns at {} MHz), II {}; {} psi units, {} nodes, {} register bits; generated in {:.2} s",
+        "{}: N = {}, fold = {}, latency {} cycles ({:.1} ns at {} MHz), II {}; {} psi units, {} nodes, {} register bits, {} delay-memory bits; generated in {:.2} s",
         a.out.join(format!("{name}.v")).display(),
         d.max_leaves,
         d.fold,
@@ -271,6 +272,7 @@ pub fn run(a: &Args) -> Result<()> {
         s["psi_units"],
         s["nodes"],
         s["register_bits"],
+        s["delay_memory_bits"],
         s["generate_seconds"].as_f64().unwrap_or(0.0)
     );
     Ok(())
