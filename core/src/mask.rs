@@ -43,8 +43,8 @@ pub fn total_splits(n: u32) -> u64 {
 
 /// The splits `A` of `s` (with `B = s ∖ A`): `A` always holds the lowest leaf of `s`, `A ≠ s`,
 /// and the rest of `A` runs over the proper submasks of `s ∖ lowest(s)` in increasing numeric
-/// order. The first split is therefore `{lowest} | rest`, and the split index is the position in
-/// this sequence.
+/// order. The first split is therefore `{lowest}` alone, split p is `{lowest}` plus the p-th
+/// submask, and the split index is the position in this sequence.
 #[inline]
 pub fn splits(s: Mask) -> Splits {
     let low = lowest(s);
