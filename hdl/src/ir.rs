@@ -1117,6 +1117,36 @@ mod tests {
         b.mux(sel, narrow, wide);
     }
 
+    /// A module whose port allows depth 2: an instance takes an operand of depth 2 at its own
+    /// cycle, and registers one of depth 4 first (one cycle later); inside, the port's depth
+    /// counts, so an adder (depth 2) on a port of depth 5 (budget 6) is registered first.
+    #[test]
+    fn module_ports_take_the_depth_they_allow() {
+        let mut m = Builder::new(6);
+        let x = m.raw_input_at("x", Ty::u(8), 2);
+        let y = m.raw_input_at("y", Ty::u(8), 5);
+        let one = m.constant(1, Ty::u(8));
+        let sx = m.add(x, one, Ty::u(8));
+        let sy = m.add(y, one, Ty::u(8));
+        assert_eq!((sx.cycle, sx.depth), (0, 4));
+        assert_eq!((sy.cycle, sy.depth), (1, 2));
+        m.module_output("sx", sx);
+        let def = m.module("m");
+        assert_eq!(def.input_depth, vec![2, 5]);
+        let mut b = Builder::new(6);
+        let id = b.add_module(def);
+        let a = b.input("a", Ty::u(8));
+        let c = b.input("c", Ty::u(8));
+        let shallow = b.add(a, c, Ty::u(8));
+        let deep = b.add(shallow, c, Ty::u(8));
+        assert_eq!((shallow.cycle, shallow.depth, deep.depth), (1, 2, 4));
+        let o = b.instance(id, &[shallow, c]);
+        assert_eq!((o[0].cycle, o[0].depth), (1, 4));
+        // Registered first: one cycle later, with the module's timing as it is.
+        let o = b.instance(id, &[deep, c]);
+        assert_eq!((o[0].cycle, o[0].depth), (2, 4));
+    }
+
     #[test]
     fn mux_takes_a_constant_that_fits() {
         let mut b = Builder::new(8);
