@@ -661,11 +661,10 @@ impl<'t> Gen<'t> {
     /// The recursion step of a subset of `k` leaves, for operands of (type, depth) `ports` in the
     /// order [`Gen::combine`] passes them: `active`, `can_split`, then per split (in split-index
     /// order) ψ, its −∞ flag and its two overflow bits, then (m, −∞, z) of each child that is
-    /// not a leaf. A split's pattern — its
-    /// part A as a mask over the subset's leaves in increasing order — is the same for every
-    /// subset of k leaves, and so is which of its children are leaves. Outputs: MAP value and
-    /// −∞, log Z and −∞, the winning pattern (0 without a finite MAP), the ratio and score
-    /// overflow bits of this subset.
+    /// not a leaf. A split's pattern — its part A as a mask over the subset's leaves in
+    /// increasing order — is the same for every subset of k leaves, and so is which of its
+    /// children are leaves. Outputs: MAP value and −∞, log Z and −∞, the winning pattern (0
+    /// without a finite MAP), the ratio and score overflow bits of this subset.
     fn combine_module(&mut self, k: u32, ports: &[(Ty, u32)]) {
         let mut ports = ports.iter().copied();
         let mut port = |g: &mut Self, name: String| {
