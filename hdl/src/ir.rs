@@ -303,7 +303,6 @@ pub struct Builder {
     delays: HashMap<(Id, u32), Id>,
     /// Per delayed copy: its origin, the delay, and the registers since the last memory tap.
     origin: HashMap<Id, (Id, u32, u32)>,
-    memory_delay_min: u32,
     consts: HashMap<(u128, Ty), Id>,
     budget: u32,
 }
@@ -329,23 +328,9 @@ impl Builder {
             input_depth: Vec::new(),
             delays: HashMap::new(),
             origin: HashMap::new(),
-            memory_delay_min: MEMORY_DELAY_MIN,
             consts: HashMap::new(),
             budget: budget.max(cost::SHIFT),
         }
-    }
-
-    /// Delays of at least `min` cycles become memory taps (default [`MEMORY_DELAY_MIN`];
-    /// `u32::MAX`: register chains only). Taken by the modules built from this builder's
-    /// settings only where the caller passes it on.
-    pub fn set_memory_delay_min(&mut self, min: u32) {
-        assert!(min >= 2, "a memory tap needs a delay of at least 2 cycles");
-        self.memory_delay_min = min;
-    }
-
-    /// See [`Builder::set_memory_delay_min`].
-    pub fn memory_delay_min(&self) -> u32 {
-        self.memory_delay_min
     }
 
     /// The depth budget.
@@ -561,11 +546,11 @@ impl Builder {
                 .delays
                 .get(&(src, d - 1))
                 .map(|&p| (p, self.origin[&p].2))
-                .filter(|&(_, run)| run + 1 < self.memory_delay_min),
+                .filter(|&(_, run)| run + 1 < MEMORY_DELAY_MIN),
         };
         let (id, run) = match prev {
             Some((p, run)) => (self.push(Op::Reg(p), ty), run + 1),
-            None if d < self.memory_delay_min => {
+            None if d < MEMORY_DELAY_MIN => {
                 let p = self.tap(src, d - 1, ty);
                 (self.push(Op::Reg(p), ty), self.origin[&p].2 + 1)
             }
