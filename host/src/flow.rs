@@ -217,7 +217,8 @@ pub fn run(a: &Args) -> Result<()> {
             .collect();
         let mut be: Box<dyn Backend> = match backend {
             FlowBackend::Verilator => {
-                let (be, _) = verilator(&dp.net, NAME, &BuildOptions::default(), true)?;
+                let opts = BuildOptions::default().sized_for(&dp.net);
+                let (be, _) = verilator(&dp.net, NAME, &opts, true)?;
                 Box::new(be)
             }
             FlowBackend::RustHdl => Box::new(RustHdlBackend::new(&dp.net, NAME)),

@@ -104,16 +104,11 @@ pub fn sha256(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// The Verilator lint command line for module `name` in `name.v`, with the waivers.
+/// The Verilator lint command line for module `name` in `name.v`, with the waivers
+/// ([`datapath::lint_args`]; it writes C++ into `name_lint/`).
 pub fn lint_command(name: &str) -> String {
-    let w: Vec<String> = datapath::LINT_WAIVERS
-        .iter()
-        .map(|(w, _)| format!("-Wno-{w}"))
-        .collect();
-    format!(
-        "verilator --lint-only -Wall {} --top-module {name} {name}.v",
-        w.join(" ")
-    )
+    let a = datapath::lint_args(name, &format!("{name}.v"), &format!("{name}_lint"));
+    format!("verilator {}", a.join(" "))
 }
 
 /// Generates the datapath of `d` as module `name`.

@@ -360,6 +360,7 @@ pub fn verilator(
         );
     }
     let build = json!({
+        "hierarchical": opts.hierarchical,
         "cached": info.cached,
         "seconds": info.seconds,
         "dir": info.dir.display().to_string(),
@@ -419,7 +420,8 @@ fn run_backend(
                 vcd: a.vcd.clone(),
                 quick_build: a.quick_build,
                 ..BuildOptions::default()
-            };
+            }
+            .sized_for(&dp.net);
             let (mut be, build) = verilator(&dp.net, names.name, &opts, !a.json)?;
             from_stream(timed_stream(dp, &mut be, jets)?, build)
         }

@@ -91,7 +91,7 @@ pub mod port {
 }
 
 /// Verilator `-Wall` warnings the generated Verilog waives, with the reason for each; nothing
-/// else may appear (checked by a test for N = 2 … 6).
+/// else may appear (checked by a test for N = 2 … 8).
 pub const LINT_WAIVERS: [(&str, &str); 2] = [
     (
         "DECLFILENAME",
@@ -105,6 +105,20 @@ pub const LINT_WAIVERS: [(&str, &str); 2] = [
          use; synthesis removes those bits",
     ),
 ];
+
+/// The Verilator `-Wall` check of the generated Verilog `file` (top module `top`) with the
+/// waivers of [`LINT_WAIVERS`]: a hierarchical verilation into `mdir`, C++ only, nothing
+/// compiled. Each sub-module (`hier_block`) is checked once with the same flags and the top
+/// against their ports; `--lint-only` would copy every sub-module into each of its instances
+/// (over 23 GB at N = 8, against 1.8 GB this way). Exit status 0 means clean.
+pub fn lint_args(top: &str, file: &str, mdir: &str) -> Vec<String> {
+    let mut a: Vec<String> = ["--cc", "--hierarchical", "-Wall"]
+        .map(String::from)
+        .to_vec();
+    a.extend(LINT_WAIVERS.iter().map(|(w, _)| format!("-Wno-{w}")));
+    a.extend(["--top-module", top, "--Mdir", mdir, file].map(String::from));
+    a
+}
 
 /// Cost-unit budget between registers for a target clock: about 0.5 ns per unit after 1 ns of
 /// clock-to-out, setup and skew (an estimate; the report measures real logic depth).
