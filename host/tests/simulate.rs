@@ -132,6 +132,8 @@ fn verilator_backend_is_bit_exact_on_10k_jets() {
         assert!(r.get(key).is_some(), "{key} missing in {r}");
     }
     assert!(r["build"]["cached"].is_boolean(), "{r}");
+    // N = 4 is below `verilator::HIERARCHICAL_MIN_NODES`: a flat build.
+    assert_eq!(r["build"]["hierarchical"], false, "{r}");
 }
 
 fn write_testbench(dir: &Path, n: usize) {

@@ -115,9 +115,14 @@ pub fn lint_args(top: &str, file: &str, mdir: &str) -> Vec<String> {
     let mut a: Vec<String> = ["--cc", "--hierarchical", "-Wall"]
         .map(String::from)
         .to_vec();
-    a.extend(LINT_WAIVERS.iter().map(|(w, _)| format!("-Wno-{w}")));
+    a.extend(lint_waiver_flags());
     a.extend(["--top-module", top, "--Mdir", mdir, file].map(String::from));
     a
+}
+
+/// The Verilator flags of [`LINT_WAIVERS`] (`-Wno-NAME`).
+pub fn lint_waiver_flags() -> impl Iterator<Item = String> {
+    LINT_WAIVERS.iter().map(|(w, _)| format!("-Wno-{w}"))
 }
 
 /// Cost-unit budget between registers for a target clock: about 0.5 ns per unit after 1 ns of
