@@ -9,6 +9,9 @@ use crate::ir::{Id, Module, Netlist, Node, Op, Table, Ty};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+/// Register assignments per `always` block.
+const REGS_PER_ALWAYS: usize = 64;
+
 /// Name of the module holding table `name` under top `top`.
 pub fn rom_module(top: &str, name: &str) -> String {
     format!("{top}_rom_{name}")
@@ -212,7 +215,7 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
             inst_outs.entry(inst).or_default().push((o, k as Id));
         }
     }
-    let mut regs = String::new();
+    let mut regs: Vec<String> = Vec::new();
     let mems = net.delay_memories();
     let mut mem_of: HashMap<Id, (Id, u32)> = HashMap::new();
     if let Some(top_depth) = mems.iter().map(|m| m.depth).max() {
@@ -220,7 +223,7 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
         // its output register (so d ≥ 2 never reads the word being written).
         let pw = top_depth.trailing_zeros();
         let _ = writeln!(v, "  reg [{}:0] jt_dptr = 0;", pw - 1);
-        let _ = writeln!(regs, "    jt_dptr <= jt_dptr + {pw}'d1;");
+        regs.push(format!("    jt_dptr <= jt_dptr + {pw}'d1;"));
         let mut ds: Vec<u32> = mems
             .iter()
             .flat_map(|m| m.taps.iter().map(|t| t.1))
@@ -239,21 +242,22 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
             let w = net.nodes[m.src as usize].ty.width;
             let aw = m.depth.trailing_zeros();
             let _ = writeln!(v, "  reg [{}:0] jt_dm{} [0:{}];", w - 1, m.src, m.depth - 1);
-            // One `initial` per memory: Yosys reads N = 6's 1,505 loops in 45 s this way and
-            // in 617 s from a single `initial` block holding them all.
+            // The simulators start every memory at zero. Synthesis skips the loops (Yosys
+            // defines SYNTHESIS): LUT RAM and block RAM power up at zero without them, and
+            // unrolling them cost Yosys 45 s at N = 6 and minutes at N = 8. One `initial` per
+            // memory: a single block holding them all took 617 s to read at N = 6.
             let _ = writeln!(
                 v,
-                "  initial begin : jt_z{0}\n    integer i;\n    \
-                 for (i = 0; i < {1}; i = i + 1) jt_dm{0}[i] = 0;\n  end",
+                "`ifndef SYNTHESIS\n  initial begin : jt_z{0}\n    integer i;\n    \
+                 for (i = 0; i < {1}; i = i + 1) jt_dm{0}[i] = 0;\n  end\n`endif",
                 m.src, m.depth
             );
-            let _ = writeln!(
-                regs,
+            regs.push(format!(
                 "    jt_dm{}[jt_dptr[{}:0]] <= n{};",
                 m.src,
                 aw - 1,
                 m.src
-            );
+            ));
             for &(tap, _) in &m.taps {
                 mem_of.insert(tap, (m.src, aw));
             }
@@ -267,16 +271,16 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
         match &n.op {
             Op::Reg(x) => {
                 let _ = writeln!(v, "  reg [{}:0] n{id} = 0;", n.ty.width - 1);
-                let _ = writeln!(regs, "    n{id} <= n{x};");
+                regs.push(format!("    n{id} <= n{x};"));
             }
             Op::RegEn(x, en) => {
                 let _ = writeln!(v, "  reg [{}:0] n{id} = 0;", n.ty.width - 1);
-                let _ = writeln!(regs, "    if (n{en}) n{id} <= n{x};");
+                regs.push(format!("    if (n{en}) n{id} <= n{x};"));
             }
             Op::Delay(_, d) => {
                 let (src, aw) = mem_of[&id];
                 let _ = writeln!(v, "  reg [{}:0] n{id} = 0;", n.ty.width - 1);
-                let _ = writeln!(regs, "    n{id} <= jt_dm{src}[jt_dra{d}[{}:0]];", aw - 1);
+                regs.push(format!("    n{id} <= jt_dm{src}[jt_dra{d}[{}:0]];", aw - 1));
             }
             Op::Inst(m, ins) => {
                 let def = &modules[*m as usize];
@@ -308,8 +312,10 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
             _ => v.push_str(&em.comb(id, n).expect("combinational node")),
         }
     }
-    if !regs.is_empty() {
-        let _ = writeln!(v, "  always @(posedge clk) begin\n{regs}  end");
+    // Short processes: Yosys turns one `always` block into a process in time quadratic in its
+    // assignments (N = 8's top, in one block, had not been read after 10 minutes).
+    for chunk in regs.chunks(REGS_PER_ALWAYS) {
+        let _ = writeln!(v, "  always @(posedge clk) begin\n{}  end", chunk.concat());
     }
     for (p, id) in &net.outputs {
         let _ = writeln!(v, "  assign {} = n{id};", p.name);
@@ -363,4 +369,55 @@ pub fn verilog(net: &Netlist, top: &str, header: &str) -> String {
         let _ = writeln!(v, "    endcase\n  end\nendmodule\n");
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Builder;
+
+    /// 150 registers and a delay memory: the register assignments are split over blocks of at
+    /// most `REGS_PER_ALWAYS`, none is lost, and the memory's zero start is hidden from synthesis.
+    #[test]
+    fn registers_spread_over_short_always_blocks_and_synthesis_skips_the_zero_start() {
+        let mut b = Builder::new(8);
+        let x = b.input("x", Ty::u(8));
+        let late = b.delay_to(x, 150);
+        let one = b.constant(1, Ty::u(8));
+        let mut v = x;
+        for _ in 0..150 {
+            let s = b.add(v, one, Ty::u(8));
+            v = b.reg(s);
+        }
+        b.output("y", v);
+        b.output("late", late);
+        let net = b.finish();
+        assert_eq!(net.delay_memories().len(), 1);
+        let text = verilog(&net, "t", "test");
+        let blocks: Vec<&str> = text
+            .split("always @(posedge clk) begin\n")
+            .skip(1)
+            .collect();
+        assert!(blocks.len() > 2, "{} always blocks", blocks.len());
+        let mut assigned = 0;
+        for blk in &blocks {
+            let n = blk.split("  end").next().unwrap().matches("<=").count();
+            assert!(
+                (1..=REGS_PER_ALWAYS).contains(&n),
+                "{n} assignments in a block"
+            );
+            assigned += n;
+        }
+        let regs = net
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Reg(_) | Op::RegEn(..) | Op::Delay(..)))
+            .count();
+        // Every register and delay tap, the memory's write and its write pointer.
+        assert_eq!(assigned, regs + 2);
+        let init = text.find("initial begin : jt_z").expect("zero start");
+        let guard = text[..init].rfind("`ifndef SYNTHESIS").expect("guarded");
+        assert!(!text[guard..init].contains("`endif"));
+        assert!(text[init..].find("`endif").unwrap() < text[init..].find("always").unwrap());
+    }
 }
