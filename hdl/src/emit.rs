@@ -191,8 +191,82 @@ pub fn sub_module(top: &str, m: &str) -> String {
     format!("{top}_{m}")
 }
 
-/// One module: ports `clk`, the inputs, the outputs; `top` prefixes the names of the ROM and
-/// sub-modules it instantiates.
+/// The delay memory module of `w`-bit words, `aw` address bits and `reads` taps under top `top`.
+fn delay_module(top: &str, w: u32, aw: u32, reads: usize) -> String {
+    format!("{top}_delay_w{w}_a{aw}_r{reads}")
+}
+
+/// Shape of a delay memory: word width, address bits, taps.
+type DelayShape = (u32, u32, usize);
+
+fn delay_shapes(net: &Netlist) -> Vec<DelayShape> {
+    net.delay_memories()
+        .iter()
+        .map(|m| {
+            let w = net.nodes[m.src as usize].ty.width;
+            (w, m.depth.trailing_zeros(), m.taps.len())
+        })
+        .collect()
+}
+
+/// The delay memory modules the Verilog of `net` (top `top`) holds, with how many instances of
+/// each the whole design has (sub-modules' memories counted once per instance of their module).
+pub fn delay_modules(net: &Netlist, top: &str) -> Vec<(String, u64)> {
+    let mut uses = vec![0u64; net.modules.len()];
+    for n in &net.nodes {
+        if let Op::Inst(m, _) = n.op {
+            uses[m as usize] += 1;
+        }
+    }
+    let mut count: Vec<(DelayShape, u64)> = Vec::new();
+    let inner = net.modules.iter().zip(uses).map(|(m, k)| (&m.net, k));
+    for (n, k) in std::iter::once((net, 1)).chain(inner) {
+        for shape in delay_shapes(n) {
+            match count.iter_mut().find(|(s, _)| *s == shape) {
+                Some((_, c)) => *c += k,
+                None => count.push((shape, k)),
+            }
+        }
+    }
+    count
+        .into_iter()
+        .map(|((w, aw, r), c)| (delay_module(top, w, aw, r), c))
+        .collect()
+}
+
+/// A delay memory: written at `wa` every cycle, each tap `q<i>` read at `ra<i>` through an output
+/// register. Every memory of the design is an instance of one of these, so that synthesis can
+/// map each shape once (N = 8's top held 7,680 memories of 50-odd shapes).
+fn delay_module_text(v: &mut String, top: &str, (w, aw, reads): DelayShape) {
+    let mut ports = vec![
+        "  input wire clk".to_string(),
+        format!("  input wire [{}:0] wa", aw - 1),
+        format!("  input wire [{}:0] d", w - 1),
+    ];
+    let mut reads_text = String::new();
+    for r in 0..reads {
+        ports.push(format!("  input wire [{}:0] ra{r}", aw - 1));
+        ports.push(format!("  output reg [{}:0] q{r} = 0", w - 1));
+        let _ = writeln!(reads_text, "    q{r} <= m[ra{r}];");
+    }
+    // The simulators start the memory at zero. Synthesis skips the loop (Yosys defines
+    // SYNTHESIS): LUT RAM and block RAM power up at zero without it, and unrolling the loops
+    // cost Yosys 45 s at N = 6 and minutes at N = 8.
+    let _ = writeln!(
+        v,
+        "module {} (\n{}\n);\n  reg [{}:0] m [0:{}];\n`ifndef SYNTHESIS\n  initial begin : zero\n    \
+         integer i;\n    for (i = 0; i < {}; i = i + 1) m[i] = 0;\n  end\n`endif\n  \
+         always @(posedge clk) begin\n    m[wa] <= d;\n{reads_text}  end\nendmodule\n",
+        delay_module(top, w, aw, reads),
+        ports.join(",\n"),
+        w - 1,
+        (1u32 << aw) - 1,
+        1u32 << aw
+    );
+}
+
+/// One module: ports `clk`, the inputs, the outputs; `top` prefixes the names of the ROM,
+/// delay memory and sub-modules it instantiates.
 fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &str) {
     let sub = name != top;
     let em = Emitter { net };
@@ -217,7 +291,6 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
     }
     let mut regs: Vec<String> = Vec::new();
     let mems = net.delay_memories();
-    let mut mem_of: HashMap<Id, (Id, u32)> = HashMap::new();
     if let Some(top_depth) = mems.iter().map(|m| m.depth).max() {
         // One free-running write pointer; a tap of delay d reads d − 1 words behind it through
         // its output register (so d ≥ 2 never reads the word being written).
@@ -241,26 +314,23 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
         for m in &mems {
             let w = net.nodes[m.src as usize].ty.width;
             let aw = m.depth.trailing_zeros();
-            let _ = writeln!(v, "  reg [{}:0] jt_dm{} [0:{}];", w - 1, m.src, m.depth - 1);
-            // The simulators start every memory at zero. Synthesis skips the loops (Yosys
-            // defines SYNTHESIS): LUT RAM and block RAM power up at zero without them, and
-            // unrolling them cost Yosys 45 s at N = 6 and minutes at N = 8. One `initial` per
-            // memory: a single block holding them all took 617 s to read at N = 6.
+            let mut conns = vec![
+                ".clk(clk)".to_string(),
+                format!(".wa(jt_dptr[{}:0])", aw - 1),
+                format!(".d(n{})", m.src),
+            ];
+            for (r, &(tap, d)) in m.taps.iter().enumerate() {
+                let _ = writeln!(v, "  wire [{}:0] n{tap};", w - 1);
+                conns.push(format!(".ra{r}(jt_dra{d}[{}:0])", aw - 1));
+                conns.push(format!(".q{r}(n{tap})"));
+            }
             let _ = writeln!(
                 v,
-                "`ifndef SYNTHESIS\n  initial begin : jt_z{0}\n    integer i;\n    \
-                 for (i = 0; i < {1}; i = i + 1) jt_dm{0}[i] = 0;\n  end\n`endif",
-                m.src, m.depth
-            );
-            regs.push(format!(
-                "    jt_dm{}[jt_dptr[{}:0]] <= n{};",
+                "  {} u_dm{} ({});",
+                delay_module(top, w, aw, m.taps.len()),
                 m.src,
-                aw - 1,
-                m.src
-            ));
-            for &(tap, _) in &m.taps {
-                mem_of.insert(tap, (m.src, aw));
-            }
+                conns.join(", ")
+            );
         }
     }
     for (k, n) in net.nodes.iter().enumerate() {
@@ -276,11 +346,6 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
             Op::RegEn(x, en) => {
                 let _ = writeln!(v, "  reg [{}:0] n{id} = 0;", n.ty.width - 1);
                 regs.push(format!("    if (n{en}) n{id} <= n{x};"));
-            }
-            Op::Delay(_, d) => {
-                let (src, aw) = mem_of[&id];
-                let _ = writeln!(v, "  reg [{}:0] n{id} = 0;", n.ty.width - 1);
-                regs.push(format!("    n{id} <= jt_dm{src}[jt_dra{d}[{}:0]];", aw - 1));
             }
             Op::Inst(m, ins) => {
                 let def = &modules[*m as usize];
@@ -308,7 +373,7 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
                     rom_module(top, &net.tables[*t as usize].name)
                 );
             }
-            Op::InstOut(..) => {}
+            Op::InstOut(..) | Op::Delay(..) => {}
             _ => v.push_str(&em.comb(id, n).expect("combinational node")),
         }
     }
@@ -344,6 +409,15 @@ pub fn verilog(net: &Netlist, top: &str, header: &str) -> String {
     for m in &net.modules {
         module(&mut v, &m.net, &[], &sub_module(top, &m.name), top);
     }
+    let mut shapes: Vec<DelayShape> = std::iter::once(net)
+        .chain(net.modules.iter().map(|m| &m.net))
+        .flat_map(delay_shapes)
+        .collect();
+    shapes.sort_unstable();
+    shapes.dedup();
+    for shape in shapes {
+        delay_module_text(&mut v, top, shape);
+    }
     for t in tables {
         // A synchronous ROM: a case in a clocked process, which synthesis maps to block RAM
         // (or LUTs when small) and every simulator starts from the register's initial value.
@@ -377,9 +451,10 @@ mod tests {
     use crate::ir::Builder;
 
     /// 150 registers and a delay memory: the register assignments are split over blocks of at
-    /// most `REGS_PER_ALWAYS`, none is lost, and the memory's zero start is hidden from synthesis.
+    /// most `REGS_PER_ALWAYS`, none is lost, and the memory is an instance of a delay module
+    /// whose zero start is hidden from synthesis.
     #[test]
-    fn registers_spread_over_short_always_blocks_and_synthesis_skips_the_zero_start() {
+    fn registers_spread_over_short_always_blocks_and_memories_are_delay_modules() {
         let mut b = Builder::new(8);
         let x = b.input("x", Ty::u(8));
         let late = b.delay_to(x, 150);
@@ -394,10 +469,8 @@ mod tests {
         let net = b.finish();
         assert_eq!(net.delay_memories().len(), 1);
         let text = verilog(&net, "t", "test");
-        let blocks: Vec<&str> = text
-            .split("always @(posedge clk) begin\n")
-            .skip(1)
-            .collect();
+        let top = &text[..text.find("endmodule").unwrap()];
+        let blocks: Vec<&str> = top.split("always @(posedge clk) begin\n").skip(1).collect();
         assert!(blocks.len() > 2, "{} always blocks", blocks.len());
         let mut assigned = 0;
         for blk in &blocks {
@@ -411,11 +484,17 @@ mod tests {
         let regs = net
             .nodes
             .iter()
-            .filter(|n| matches!(n.op, Op::Reg(_) | Op::RegEn(..) | Op::Delay(..)))
+            .filter(|n| matches!(n.op, Op::Reg(_) | Op::RegEn(..)))
             .count();
-        // Every register and delay tap, the memory's write and its write pointer.
-        assert_eq!(assigned, regs + 2);
-        let init = text.find("initial begin : jt_z").expect("zero start");
+        // Every register and the memories' write pointer.
+        assert_eq!(assigned, regs + 1);
+        assert_eq!(
+            delay_modules(&net, "t"),
+            vec![("t_delay_w8_a8_r1".into(), 1)]
+        );
+        assert!(top.contains("t_delay_w8_a8_r1 u_dm"));
+        assert!(text.contains("module t_delay_w8_a8_r1 ("));
+        let init = text.find("initial begin : zero").expect("zero start");
         let guard = text[..init].rfind("`ifndef SYNTHESIS").expect("guarded");
         assert!(!text[guard..init].contains("`endif"));
         assert!(text[init..].find("`endif").unwrap() < text[init..].find("always").unwrap());

@@ -456,8 +456,9 @@ impl Synthesis {
     }
 }
 
-/// Verilog names of the modules that `net` (the top `top`) instantiates more than once: the
-/// ones hierarchical synthesis keeps.
+/// Verilog names of the modules that `net` (the top `top`) instantiates more than once, and of
+/// the delay memory shapes the design holds more than once: the ones hierarchical synthesis
+/// keeps.
 pub fn shared_modules(net: &Netlist, top: &str) -> Vec<String> {
     let mut count = vec![0usize; net.modules.len()];
     for n in &net.nodes {
@@ -465,11 +466,16 @@ pub fn shared_modules(net: &Netlist, top: &str) -> Vec<String> {
             count[m as usize] += 1;
         }
     }
+    let delays = emit::delay_modules(net, top)
+        .into_iter()
+        .filter(|(_, c)| *c > 1)
+        .map(|(name, _)| name);
     net.modules
         .iter()
         .zip(count)
         .filter(|(_, c)| *c > 1)
         .map(|(m, _)| emit::sub_module(top, &m.name))
+        .chain(delays)
         .collect()
 }
 
@@ -1154,8 +1160,16 @@ mod tests {
         let z = b.instance(twice, &[y])[0];
         let w = b.instance(once, &[z])[0];
         b.output("w", w);
+        // Two 8-cycle delays share one memory shape, kept; a 20-cycle one is alone.
+        for (v, d) in [(x, 8), (y, 8), (w, 20)] {
+            let late = b.delay_to(v, v.cycle + d);
+            b.output(format!("late{d}_{}", v.id), late);
+        }
         let net = b.finish();
-        assert_eq!(shared_modules(&net, "top"), vec!["top_twice"]);
+        assert_eq!(
+            shared_modules(&net, "top"),
+            vec!["top_twice", "top_delay_w4_a3_r1"]
+        );
         let script = yosys_script(
             "top",
             parse_target("xcvu9p").unwrap(),
