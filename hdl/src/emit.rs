@@ -191,14 +191,15 @@ pub fn sub_module(top: &str, m: &str) -> String {
     format!("{top}_{m}")
 }
 
-/// The delay memory module of `w`-bit words, `aw` address bits and `reads` taps under top `top`.
-fn delay_module(top: &str, w: u32, aw: u32, reads: usize) -> String {
-    format!("{top}_delay_w{w}_a{aw}_r{reads}")
-}
-
 /// Shape of a delay memory: word width, address bits, taps.
 type DelayShape = (u32, u32, usize);
 
+/// The delay memory module of shape `(w, aw, reads)` under top `top`.
+fn delay_module(top: &str, (w, aw, reads): DelayShape) -> String {
+    format!("{top}_delay_w{w}_a{aw}_r{reads}")
+}
+
+/// The shape of each of `net`'s own delay memories, in [`Netlist::delay_memories`] order.
 fn delay_shapes(net: &Netlist) -> Vec<DelayShape> {
     net.delay_memories()
         .iter()
@@ -212,14 +213,12 @@ fn delay_shapes(net: &Netlist) -> Vec<DelayShape> {
 /// The delay memory modules the Verilog of `net` (top `top`) holds, with how many instances of
 /// each the whole design has (sub-modules' memories counted once per instance of their module).
 pub fn delay_modules(net: &Netlist, top: &str) -> Vec<(String, u64)> {
-    let mut uses = vec![0u64; net.modules.len()];
-    for n in &net.nodes {
-        if let Op::Inst(m, _) = n.op {
-            uses[m as usize] += 1;
-        }
-    }
     let mut count: Vec<(DelayShape, u64)> = Vec::new();
-    let inner = net.modules.iter().zip(uses).map(|(m, k)| (&m.net, k));
+    let inner = net
+        .modules
+        .iter()
+        .map(|m| &m.net)
+        .zip(net.instance_counts());
     for (n, k) in std::iter::once((net, 1)).chain(inner) {
         for shape in delay_shapes(n) {
             match count.iter_mut().find(|(s, _)| *s == shape) {
@@ -230,14 +229,15 @@ pub fn delay_modules(net: &Netlist, top: &str) -> Vec<(String, u64)> {
     }
     count
         .into_iter()
-        .map(|((w, aw, r), c)| (delay_module(top, w, aw, r), c))
+        .map(|(shape, c)| (delay_module(top, shape), c))
         .collect()
 }
 
 /// A delay memory: written at `wa` every cycle, each tap `q<i>` read at `ra<i>` through an output
 /// register. Every memory of the design is an instance of one of these, so that synthesis can
-/// map each shape once (N = 8's top held 7,680 memories of 50-odd shapes).
-fn delay_module_text(v: &mut String, top: &str, (w, aw, reads): DelayShape) {
+/// map each shape once (N = 8's top holds 7,680 memories; 63 shapes occur more than once).
+fn delay_module_text(v: &mut String, top: &str, shape: DelayShape) {
+    let (w, aw, reads) = shape;
     let mut ports = vec![
         "  input wire clk".to_string(),
         format!("  input wire [{}:0] wa", aw - 1),
@@ -257,7 +257,7 @@ fn delay_module_text(v: &mut String, top: &str, (w, aw, reads): DelayShape) {
         "module {} (\n{}\n);\n  reg [{}:0] m [0:{}];\n`ifndef SYNTHESIS\n  initial begin : zero\n    \
          integer i;\n    for (i = 0; i < {}; i = i + 1) m[i] = 0;\n  end\n`endif\n  \
          always @(posedge clk) begin\n    m[wa] <= d;\n{reads_text}  end\nendmodule\n",
-        delay_module(top, w, aw, reads),
+        delay_module(top, shape),
         ports.join(",\n"),
         w - 1,
         (1u32 << aw) - 1,
@@ -311,9 +311,8 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
                 d - 1
             );
         }
-        for m in &mems {
-            let w = net.nodes[m.src as usize].ty.width;
-            let aw = m.depth.trailing_zeros();
+        for (m, shape) in mems.iter().zip(delay_shapes(net)) {
+            let (w, aw, _) = shape;
             let mut conns = vec![
                 ".clk(clk)".to_string(),
                 format!(".wa(jt_dptr[{}:0])", aw - 1),
@@ -327,7 +326,7 @@ fn module(v: &mut String, net: &Netlist, modules: &[Module], name: &str, top: &s
             let _ = writeln!(
                 v,
                 "  {} u_dm{} ({});",
-                delay_module(top, w, aw, m.taps.len()),
+                delay_module(top, shape),
                 m.src,
                 conns.join(", ")
             );

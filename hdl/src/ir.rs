@@ -250,6 +250,17 @@ impl Netlist {
             .sum::<u64>()
     }
 
+    /// How many times this netlist instantiates each of its modules.
+    pub fn instance_counts(&self) -> Vec<u64> {
+        let mut uses = vec![0u64; self.modules.len()];
+        for n in &self.nodes {
+            if let Op::Inst(m, _) = n.op {
+                uses[m as usize] += 1;
+            }
+        }
+        uses
+    }
+
     /// Number of nodes, instances expanded.
     pub fn flat_nodes(&self) -> u64 {
         let inner: Vec<u64> = self.modules.iter().map(|m| m.net.flat_nodes()).collect();

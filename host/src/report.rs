@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args as ClapArgs;
 use jettrellis_core::fixed::Design;
 use jettrellis_hdl::emit;
-use jettrellis_hdl::ir::{Netlist, Op};
+use jettrellis_hdl::ir::Netlist;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -460,19 +460,13 @@ impl Synthesis {
 /// the delay memory shapes the design holds more than once: the ones hierarchical synthesis
 /// keeps.
 pub fn shared_modules(net: &Netlist, top: &str) -> Vec<String> {
-    let mut count = vec![0usize; net.modules.len()];
-    for n in &net.nodes {
-        if let Op::Inst(m, _) = n.op {
-            count[m as usize] += 1;
-        }
-    }
     let delays = emit::delay_modules(net, top)
         .into_iter()
         .filter(|(_, c)| *c > 1)
         .map(|(name, _)| name);
     net.modules
         .iter()
-        .zip(count)
+        .zip(net.instance_counts())
         .filter(|(_, c)| *c > 1)
         .map(|(m, _)| emit::sub_module(top, &m.name))
         .chain(delays)
