@@ -315,6 +315,8 @@ pub struct Builder {
     /// Per delayed copy: its origin, the delay, and the registers since the last memory tap.
     origin: HashMap<Id, (Id, u32, u32)>,
     consts: HashMap<(u128, Ty), Id>,
+    /// Widening wiring rebuilt after a delay ([`Builder::delay_wiring`]) by (node, cycle).
+    wired: HashMap<(Id, u32), V>,
     budget: u32,
 }
 
@@ -340,6 +342,7 @@ impl Builder {
             delays: HashMap::new(),
             origin: HashMap::new(),
             consts: HashMap::new(),
+            wired: HashMap::new(),
             budget: budget.max(cost::SHIFT),
         }
     }
@@ -411,7 +414,12 @@ impl Builder {
 
     /// A registered output port driven by `v`; returns the cycle at which it is valid.
     pub fn output(&mut self, name: impl Into<String>, v: V) -> u32 {
-        let r = self.reg(v);
+        // Straight from a flip-flop: never widening wiring after one (see `delay_wiring`).
+        let r = if self.is_const(v) {
+            self.reg(v)
+        } else {
+            self.delayed(v, v.cycle + 1)
+        };
         self.net.outputs.push((
             Port {
                 name: name.into(),
@@ -536,6 +544,14 @@ impl Builder {
         if cycle == v.cycle || self.is_const(v) {
             return V { cycle, ..v };
         }
+        if let Some(w) = self.delay_wiring(v, cycle) {
+            return w;
+        }
+        self.delayed(v, cycle)
+    }
+
+    /// A non-constant `v` delayed to `cycle` > its own through a register or a memory tap.
+    fn delayed(&mut self, v: V, cycle: u32) -> V {
         let (src, base, _) = self.origin.get(&v.id).copied().unwrap_or((v.id, 0, 0));
         let id = self.tap(src, base + (cycle - v.cycle), v.ty);
         V {
@@ -544,6 +560,45 @@ impl Builder {
             cycle,
             depth: 0,
         }
+    }
+
+    /// `v` delayed to `cycle` as its operand delayed and then widened, when `v` only widens it:
+    /// an extension, a constant left shift, a constant beside it. No register or memory then
+    /// holds bits that never change (or copies of a sign bit), which Yosys would otherwise find
+    /// one `opt` round per pipeline stage, and the widened value shares its operand's delay line.
+    fn delay_wiring(&mut self, v: V, cycle: u32) -> Option<V> {
+        if let Some(&w) = self.wired.get(&(v.id, cycle)) {
+            return Some(w);
+        }
+        let node = &self.net.nodes[v.id as usize];
+        let (op, ty) = (node.op.clone(), node.ty);
+        // An operand of a wiring node is valid at the node's cycle; it is delayed past it (or is
+        // a constant), so its logic depth does not carry over.
+        let at = |b: &Self, id: Id| V {
+            id,
+            ty: b.net.nodes[id as usize].ty,
+            cycle: v.cycle,
+            depth: 0,
+        };
+        let w = match op {
+            Op::Resize(a) if ty.width > at(self, a).ty.width => {
+                let a = self.delay_to(at(self, a), cycle);
+                self.node(|o| Op::Resize(o[0].id), ty, &[a], cost::WIRE)
+            }
+            Op::Shl(a, k) if ty.width >= at(self, a).ty.width + k => {
+                let a = self.delay_to(at(self, a), cycle);
+                self.node(|o| Op::Shl(o[0].id, k), ty, &[a], cost::WIRE)
+            }
+            Op::Cat(a, b) if self.is_const(at(self, a)) || self.is_const(at(self, b)) => {
+                let a = self.delay_to(at(self, a), cycle);
+                let b = self.delay_to(at(self, b), cycle);
+                self.node(|o| Op::Cat(o[0].id, o[1].id), ty, &[a, b], cost::WIRE)
+            }
+            _ => return None,
+        };
+        debug_assert_eq!((w.cycle, w.depth), (cycle, 0));
+        self.wired.insert((v.id, cycle), w);
+        Some(w)
     }
 
     /// `src` delayed by `d ≥ 1` cycles.
@@ -1141,6 +1196,57 @@ mod tests {
         // Registered first: one cycle later, with the module's timing as it is.
         let o = b.instance(id, &[deep, c]);
         assert_eq!((o[0].cycle, o[0].depth), (2, 4));
+    }
+
+    /// Widening wiring is delayed through its operand: the delay lines hold the narrow words
+    /// only (shared with the operand's own), the values are unchanged, and an output port is
+    /// still driven by a register.
+    #[test]
+    fn widening_is_applied_after_the_delay() {
+        let mut b = Builder::new(8);
+        let x = b.input("x", Ty::s(6));
+        let wide = b.resize(x, Ty::s(20));
+        let zero = b.constant(0, Ty::u(5));
+        let shifted = b.shl(x, 3, Ty::s(12));
+        let beside = b.cat(zero, x);
+        let plain = b.delay_to(x, 9);
+        let outs: Vec<V> = [wide, shifted, beside]
+            .iter()
+            .map(|&v| b.delay_to(v, 9))
+            .chain([plain])
+            .collect();
+        for (k, &v) in outs.iter().enumerate() {
+            assert_eq!(v.cycle, 9);
+            b.output(format!("o{k}"), v);
+        }
+        let net = b.finish();
+        // One memory of 6-bit words with one tap for all four values; registers: the input and
+        // the four outputs at their own widths.
+        let mems = net.delay_memories();
+        assert_eq!(mems.len(), 1, "{mems:?}");
+        assert_eq!(mems[0].taps.len(), 1);
+        assert_eq!(net.nodes[mems[0].src as usize].ty.width, 6);
+        let held: u64 = net
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Reg(_)))
+            .map(|n| n.ty.width as u64)
+            .sum();
+        assert_eq!(held, 6 + 20 + 12 + 11 + 6);
+        for (_, id) in &net.outputs {
+            assert!(matches!(net.nodes[*id as usize].op, Op::Reg(_)));
+        }
+        let mut sim = crate::eval::Sim::new(&net);
+        for x in [-32i128, -1, 0, 5, 31] {
+            sim.set(0, x as u128 & 63);
+            for _ in 0..11 {
+                sim.tick();
+            }
+            let got: Vec<i128> = (0..4)
+                .map(|k| sign_extend(sim.get(k), net.outputs[k].0.ty))
+                .collect();
+            assert_eq!(got, [x, x * 8, x & 63, x], "x = {x}");
+        }
     }
 
     #[test]

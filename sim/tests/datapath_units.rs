@@ -95,6 +95,9 @@ fn units_net(tab: &Tables) -> (Netlist, u32, Vec<Ty>) {
         );
         outs.extend([p.psi.v, p.psi.ninf, p.ratio_ovf, p.score_ovf]);
     }
+    let sh = tab.sqrt_shift;
+    let shifted = b.shl(x[1], sh, Ty::u(x[1].ty.width + sh));
+    outs.push(u.isqrt(&mut b, shifted));
     let at = outs.iter().map(|v| v.cycle).max().unwrap();
     let mut lat = 0;
     for (k, &v) in outs.iter().enumerate() {
@@ -224,10 +227,20 @@ fn rows(tab: &Tables) -> Vec<[i64; INPUTS]> {
         .into_iter()
         .map(|u| [u])
         .collect();
-    // Ln: around every power of two, every small value, random values of every magnitude.
+    // Ln and √: around every power of two, every small value, random values of every
+    // magnitude, both sides of t << sqrt_shift = k² for k of every magnitude.
     let wx = d.internal.t_bits;
     let top = (1u64 << wx) - 1;
     let mut r = Xorshift(0x2545_F491_4F6C_DD1D);
+    let half = (wx + tab.sqrt_shift) / 2;
+    let squares: Vec<i64> = (0..2_000)
+        .flat_map(|_| {
+            let k = r.next() & ((1u64 << half) - 1) >> (r.next() % half as u64);
+            let t = ((k * k) >> tab.sqrt_shift) as i64;
+            [t - 1, t, t + 1]
+        })
+        .filter(|&t| (0..=top as i64).contains(&t))
+        .collect();
     let mut ln: Vec<[i64; 1]> = (0..wx as i64)
         .flat_map(|p| [(1 << p) - 1, 1 << p, (1 << p) + 1])
         .chain(0..1 << 14)
@@ -235,6 +248,7 @@ fn rows(tab: &Tables) -> Vec<[i64; INPUTS]> {
             let x = r.next();
             (x & top >> (x % wx as u64)) as i64
         }))
+        .chain(squares)
         .chain([top as i64])
         .map(|x| [x])
         .collect();
@@ -352,6 +366,13 @@ fn check(be: &mut dyn Backend, tab: &Tables, lat: u32, tys: &[Ty], rows: &[[i64;
             (opt(got[8], got[9]), got[10] != 0),
             (want, o.get(Stage::Score) == 1),
             "{name}: max*({a:?}, {c:?})"
+        );
+        assert_eq!(
+            got[19] as u64,
+            ((row[1] as u64) << tab.sqrt_shift).isqrt(),
+            "{name}: isqrt of {} << {}",
+            row[1],
+            tab.sqrt_shift
         );
         let p = &row[8..];
         let cell = |k: usize| FxCell {

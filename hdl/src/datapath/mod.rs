@@ -180,11 +180,55 @@ struct Sub {
 struct Cell {
     map: Log,
     z: Log,
+    /// The winning split as a pattern over the subset's leaves (see [`Gen::spread`]).
     best: V,
 }
 
 /// The operands of one split: its two children and their leaf flags.
 type Operands = (Sub, Sub, V, V);
+
+/// One bit of a word that is a constant or a 1-bit value. The argmax carries the winning
+/// split pattern bit by bit, so that a bit all candidates of a subtree share stays a constant:
+/// as a word it went through the pipeline registers, and Yosys found such constant registers
+/// one `opt` round per stage.
+#[derive(Clone, Copy)]
+enum Bit {
+    Const(bool),
+    Var(V),
+}
+
+impl Bit {
+    fn value(self, b: &mut Builder) -> V {
+        match self {
+            Bit::Const(k) => b.constant(k as i128, Ty::u(1)),
+            Bit::Var(v) => v,
+        }
+    }
+}
+
+/// `sel ? a : c` bit by bit (equal constants stay constants).
+fn mux_bits(b: &mut Builder, sel: V, a: &[Bit], c: &[Bit]) -> Vec<Bit> {
+    a.iter()
+        .zip(c)
+        .map(|(&x, &y)| match (x, y) {
+            (Bit::Const(p), Bit::Const(q)) if p == q => x,
+            _ => {
+                let (x, y) = (x.value(b), y.value(b));
+                Bit::Var(b.mux(sel, x, y))
+            }
+        })
+        .collect()
+}
+
+/// The word of `bits` (bit 0 first).
+fn word(b: &mut Builder, bits: &[Bit]) -> V {
+    let mut w = bits[0].value(b);
+    for x in &bits[1..] {
+        let hi = x.value(b);
+        w = b.cat(hi, w);
+    }
+    w
+}
 
 struct Gen<'t> {
     b: Builder,
@@ -648,22 +692,6 @@ impl<'t> Gen<'t> {
         let o = self.b.instance(m, &ins);
         self.flag(Stage::Ratio, o[5]);
         self.flag(Stage::Score, o[6]);
-        // The winning split as a mask over the leaves: bit j of the pattern is s's j-th leaf.
-        let zero = self.cu(0, 1);
-        let mut rank = k;
-        let mut best = None;
-        for i in (0..self.n).rev() {
-            let bit = if s >> i & 1 == 1 {
-                rank -= 1;
-                self.b.bit(o[4], rank)
-            } else {
-                zero
-            };
-            best = Some(match best {
-                None => bit,
-                Some(hi) => self.b.cat(hi, bit),
-            });
-        }
         Cell {
             map: Log {
                 v: o[0],
@@ -673,8 +701,30 @@ impl<'t> Gen<'t> {
                 v: o[2],
                 ninf: o[3],
             },
-            best: best.unwrap(),
+            best: o[4],
         }
+    }
+
+    /// The winning split `pattern` of subset `s` as a mask over the leaves: bit j of the
+    /// pattern is s's j-th leaf. Spread only where the tree walk reads it, so that the delay
+    /// lines before carry the pattern's bits and not the mask's constant zeros.
+    fn spread(&mut self, pattern: V, s: Mask) -> V {
+        let zero = self.cu(0, 1);
+        let mut rank = 0;
+        let mut mask = None;
+        for i in 0..self.n {
+            let bit = if s >> i & 1 == 1 {
+                rank += 1;
+                self.b.bit(pattern, rank - 1)
+            } else {
+                zero
+            };
+            mask = Some(match mask {
+                None => bit,
+                Some(lo) => self.b.cat(bit, lo),
+            });
+        }
+        mask.unwrap()
     }
 
     /// The recursion step of a subset of `k` leaves, for operands of (type, depth) `ports` in the
@@ -703,7 +753,7 @@ impl<'t> Gen<'t> {
         };
         let gate = self.b.and(active, can_split);
         let w = self.tab.design.internal.score_bits + 2;
-        let mut cand: Vec<(Log, V)> = Vec::new();
+        let mut cand: Vec<(Log, Vec<Bit>)> = Vec::new();
         let mut zs: Vec<Log> = Vec::new();
         let full = mask::full(k as usize);
         for (p, a) in mask::splits(full).enumerate() {
@@ -755,26 +805,26 @@ impl<'t> Gen<'t> {
             let g2 = self.b.and(gate, fin);
             let o = self.b.and(g2, o);
             self.flag(Stage::Score, o);
-            let am = self.cu(a as u64, k);
+            let am = (0..k).map(|i| Bit::Const(a >> i & 1 == 1)).collect();
             cand.push((Log { v: m, ninf: inf }, am));
             zs.push(Log { v: z, ninf: inf });
         }
         // Argmax: the right candidate wins only when strictly greater (ties → lower index).
         while cand.len() > 1 {
             let mut next = Vec::with_capacity(cand.len().div_ceil(2));
-            for c in cand.chunks(2) {
-                if c.len() == 1 {
-                    next.push(c[0]);
-                    continue;
-                }
-                let (l, r) = (c[0], c[1]);
+            let mut it = cand.into_iter();
+            while let Some(l) = it.next() {
+                let Some(r) = it.next() else {
+                    next.push(l);
+                    break;
+                };
                 let gt = self.b.lt(l.0.v, r.0.v);
                 let l_inf_or_gt = self.b.or(l.0.ninf, gt);
                 let r_fin = self.b.not(r.0.ninf);
                 let take_r = self.b.and(r_fin, l_inf_or_gt);
                 let v = self.b.mux(take_r, r.0.v, l.0.v);
                 let ninf = self.b.and(l.0.ninf, r.0.ninf);
-                let best = self.b.mux(take_r, r.1, l.1);
+                let best = mux_bits(&mut self.b, take_r, &r.1, &l.1);
                 next.push((Log { v, ninf }, best));
             }
             cand = next;
@@ -795,9 +845,11 @@ impl<'t> Gen<'t> {
             zs = next;
         }
         let no = self.b.not(can_split);
-        let (m, best) = cand[0];
+        let (m, best) = cand.pop().unwrap();
         let map_inf = self.b.or(no, m.ninf);
-        let best = self.b.mux(map_inf, leaf_cell.best, best);
+        let none = vec![Bit::Const(false); k as usize];
+        let best = mux_bits(&mut self.b, map_inf, &none, &best);
+        let best = word(&mut self.b, &best);
         let z_inf = self.b.or(no, zs[0].ninf);
         let ratio = std::mem::take(&mut self.ovf[Stage::Ratio as usize]);
         let ratio = self.b.or_all(&ratio);
@@ -1015,12 +1067,7 @@ pub fn generate_with(
     };
     let mut z = map;
     let mut root_mask = g.cu(0, n as u32);
-    let mut best: Vec<V> = (0..1u32 << n)
-        .map(|s| match cells[s as usize] {
-            Some(c) => c.best,
-            None => g.cu(0, n as u32),
-        })
-        .collect();
+    let mut patterns: Vec<Option<V>> = cells.iter().map(|c| c.map(|c| c.best)).collect();
     for k in 1..=n as u32 {
         let kc = g.cu(k as u64, wn);
         let here = g.b.eq(count, kc);
@@ -1034,7 +1081,8 @@ pub fn generate_with(
             let c = root_cells[&mask::full(k as usize)];
             if distinct {
                 let s = mask::full(k as usize) as usize;
-                best[s] = g.b.mux(here, c.best, best[s]);
+                let inner = patterns[s].unwrap_or_else(|| g.cu(0, k));
+                patterns[s] = Some(g.b.mux(here, c.best, inner));
             }
             (c.map, c.z)
         };
@@ -1058,6 +1106,21 @@ pub fn generate_with(
     if d.outputs.map {
         outs.push((port::MAP_VALUE.into(), map.v));
         outs.push((port::MAP_NINF.into(), map.ninf));
+        let at = patterns
+            .iter()
+            .flatten()
+            .map(|p| p.cycle)
+            .max()
+            .unwrap_or(0);
+        let best: Vec<V> = (0..1u32 << n)
+            .map(|s| match patterns[s as usize] {
+                Some(p) => {
+                    let p = g.b.delay_to(p, at);
+                    g.spread(p, s)
+                }
+                None => zero_mask,
+            })
+            .collect();
         let walk = g.tree(root_mask, &best);
         stages.push((
             "MAP tree walk".into(),

@@ -529,30 +529,39 @@ impl<'t> Units<'t> {
         (Log { v, ninf }, ovf)
     }
 
-    /// Exact `isqrt(x)` of an unsigned `x` (digit by digit, two input bits per step).
+    /// Exact `isqrt(x)` of an unsigned `x` (digit by digit, two input bits per step). After k
+    /// steps the root has k bits and the remainder (at most twice the root) k + 1, so each
+    /// step's words are only as wide as their values: registers holding constant zeros cost
+    /// Yosys one `opt` round per step to find (14 rounds over the whole N = 8 design).
     pub fn isqrt(&self, b: &mut Builder, x: V) -> V {
         let wx = x.ty.width + (x.ty.width & 1);
         let x = b.resize(x, Ty::u(wx));
         let h = wx / 2;
-        let mut rem = b.constant(0, Ty::u(h + 2));
-        let mut root = b.constant(0, Ty::u(h));
         let one = b.constant(1, Ty::u(2));
         // Slice first: each step then delays only the two bits it still needs.
         let pairs: Vec<V> = (0..h).map(|i| b.slice(x, 2 * i, 2)).collect();
-        for i in (0..h).rev() {
-            let pair = pairs[i as usize];
-            let top = b.slice(rem, 0, h);
-            rem = b.cat(top, pair);
-            let rt = b.slice(root, 0, h);
-            let trial = b.cat(rt, one);
-            let less = b.lt(rem, trial);
-            let diff = b.sub(rem, trial, Ty::u(h + 2));
-            rem = b.mux(less, rem, diff);
+        let mut rem: Option<V> = None;
+        let mut root: Option<V> = None;
+        for (k, &pair) in (1..=h).zip(pairs.iter().rev()) {
+            let cur = match rem {
+                Some(r) => b.cat(r, pair),
+                None => pair,
+            };
+            let trial = match root {
+                Some(r) => b.cat(r, one),
+                None => one,
+            };
+            let less = b.lt(cur, trial);
+            let diff = b.sub(cur, trial, cur.ty);
+            let next = b.mux(less, cur, diff);
+            rem = Some(b.slice(next, 0, k + 1));
             let ge = b.not(less);
-            let low = b.slice(root, 0, h - 1);
-            root = if h == 1 { ge } else { b.cat(low, ge) };
+            root = Some(match root {
+                Some(r) => b.cat(r, ge),
+                None => ge,
+            });
         }
-        root
+        root.expect("a word of at least one bit")
     }
 }
 
