@@ -288,12 +288,7 @@ pub fn classify(cells: &BTreeMap<String, u64>) -> Resources {
 /// module names and counts, without quotes or brackets, just before `design`); those lines are
 /// dropped before parsing.
 pub fn parse_stat(text: &str) -> Result<BTreeMap<String, u64>> {
-    let json: String = text
-        .lines()
-        .filter(|l| l.contains(['"', '{', '}', '[', ']']))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let v: Value = serde_json::from_str(&json).context("parsing Yosys stat -json output")?;
+    let v = stat_json(text)?;
     let sections: Vec<&Value> = match v.get("design") {
         Some(d) => vec![d],
         None => v["modules"]
@@ -311,6 +306,85 @@ pub fn parse_stat(text: &str) -> Result<BTreeMap<String, u64>> {
         }
     }
     Ok(cells)
+}
+
+/// The JSON of Yosys `stat -json` output (see [`parse_stat`] for the lines dropped).
+fn stat_json(text: &str) -> Result<Value> {
+    let json: String = text
+        .lines()
+        .filter(|l| l.contains(['"', '{', '}', '[', ']']))
+        .collect::<Vec<_>>()
+        .join("\n");
+    serde_json::from_str(&json).context("parsing Yosys stat -json output")
+}
+
+/// What one module type costs over the whole hierarchy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleCost {
+    /// Verilog module name.
+    pub module: String,
+    /// Instances under the top (1 for the top itself).
+    pub instances: u64,
+    /// The module's own cells (not those of the modules it instantiates), times its instances.
+    pub res: Resources,
+}
+
+/// Where the cost goes: per module type of Yosys `stat -json -top TOP` output, its own cells
+/// times its instances below `top`, largest LUT use (with LUT RAM) first. The rows add up to
+/// the `design` totals of [`parse_stat`]; a flat synthesis has the top only.
+pub fn module_costs(text: &str, top: &str) -> Result<Vec<ModuleCost>> {
+    let v = stat_json(text)?;
+    let mods: BTreeMap<String, BTreeMap<String, u64>> = v["modules"]
+        .as_object()
+        .ok_or_else(|| anyhow!("Yosys stat -json output has no \"modules\""))?
+        .iter()
+        .map(|(name, m)| {
+            let cells = m["num_cells_by_type"]
+                .as_object()
+                .map(|by| {
+                    by.iter()
+                        .map(|(t, n)| (t.clone(), n.as_u64().unwrap_or(0)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (name.trim_start_matches('\\').to_string(), cells)
+        })
+        .collect();
+    if !mods.contains_key(top) {
+        bail!("Yosys stat -json output has no module {top}");
+    }
+    fn count(
+        mods: &BTreeMap<String, BTreeMap<String, u64>>,
+        m: &str,
+        k: u64,
+        into: &mut BTreeMap<String, u64>,
+    ) {
+        *into.entry(m.to_string()).or_insert(0) += k;
+        for (t, &n) in &mods[m] {
+            if mods.contains_key(t) {
+                count(mods, t, k * n, into);
+            }
+        }
+    }
+    let mut instances = BTreeMap::new();
+    count(&mods, top, 1, &mut instances);
+    let mut costs: Vec<ModuleCost> = instances
+        .into_iter()
+        .map(|(m, k)| {
+            let own: BTreeMap<String, u64> = mods[&m]
+                .iter()
+                .filter(|(t, _)| !mods.contains_key(*t))
+                .map(|(t, &n)| (t.clone(), n * k))
+                .collect();
+            ModuleCost {
+                res: classify(&own),
+                module: m,
+                instances: k,
+            }
+        })
+        .collect();
+    costs.sort_by_key(|c| std::cmp::Reverse(c.res.lut + c.res.lut_mem));
+    Ok(costs)
 }
 
 /// The longest register-to-register path, by kind of cell along it.
@@ -432,6 +506,8 @@ pub struct Synth {
     pub depth: Depth,
     /// Wall time of the Yosys run.
     pub seconds: f64,
+    /// Where the cost goes, per module type ([`module_costs`]).
+    pub modules: Vec<ModuleCost>,
 }
 
 /// How Yosys treats the module hierarchy of the generated Verilog.
@@ -532,7 +608,9 @@ pub fn synthesize(
     let read = |f: &str| {
         std::fs::read_to_string(dir.join(f)).with_context(|| format!("reading Yosys output {f}"))
     };
-    let res = classify(&parse_stat(&read("stat.json")?)?);
+    let stat = read("stat.json")?;
+    let res = classify(&parse_stat(&stat)?);
+    let modules = module_costs(&stat, top)?;
     let depth = parse_ltp(
         &read("yosys.log")?,
         &selected(&read("carry.txt")?),
@@ -542,6 +620,7 @@ pub fn synthesize(
         res,
         depth,
         seconds,
+        modules,
     })
 }
 
@@ -733,6 +812,16 @@ fn synth_keys(o: &mut Value, s: &Synth, dev: &Device, clock_mhz: f64, latency: u
             m.overhead_ns, m.lut_ns, m.carry_ns, m.dsp_ns
         ),
         "yosys_seconds": (s.seconds * 100.0).round() / 100.0,
+        "by_module": s.modules.iter().map(|c| json!({
+            "module": c.module,
+            "instances": c.instances,
+            "lut": c.res.lut,
+            "lut_mem": c.res.lut_mem,
+            "ff": c.res.ff,
+            "dsp": c.res.dsp,
+            "bram": c.res.bram,
+            "carry": c.res.carry,
+        })).collect::<Vec<_>>(),
         "cells": r.cells,
         "device_source": dev.source,
     });
@@ -1062,8 +1151,32 @@ pub fn run(a: &Args) -> Result<()> {
         })
     } else {
         print!("{}", table(&rows, dev, a.pnr));
+        if a.sweep.is_none() {
+            print!("{}", cost_table(&rows[0]));
+        }
         Ok(())
     }
+}
+
+/// Where the cost of one report row goes: its `by_module` rows (all instances of each module
+/// type together, largest LUT use first).
+pub fn cost_table(row: &Value) -> String {
+    let mut out = String::from(
+        "Where it goes (own cells of each module type, all instances):\n  module                                   instances        LUT    LUT RAM         FF    DSP    BRAM\n",
+    );
+    for m in row["by_module"].as_array().into_iter().flatten() {
+        out += &format!(
+            "  {:<40} {:>9} {:>10} {:>10} {:>10} {:>6} {:>7}\n",
+            m["module"].as_str().unwrap_or_default(),
+            m["instances"],
+            m["lut"],
+            m["lut_mem"],
+            m["ff"],
+            m["dsp"],
+            num(&m["bram"])
+        );
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1134,6 +1247,21 @@ mod tests {
         assert_eq!((c["LUT6"], c["FDRE"]), (4, 2));
         assert!(parse_stat("{}").is_err());
         assert!(parse_stat("not json").is_err());
+    }
+
+    /// The cost per module type: own cells times instances, adding up to the design totals.
+    #[test]
+    fn costs_per_module_add_up_to_the_design() {
+        let c = module_costs(HIER_STAT, "t").unwrap();
+        let got: Vec<(&str, u64, u64, u64, u64)> = c
+            .iter()
+            .map(|m| {
+                let r = &m.res;
+                (m.module.as_str(), m.instances, r.lut, r.ff, r.dsp)
+            })
+            .collect();
+        assert_eq!(got, [("t_psi", 2, 2, 0, 2), ("t", 1, 0, 1, 0)]);
+        assert!(module_costs(HIER_STAT, "u").is_err());
     }
 
     #[test]
