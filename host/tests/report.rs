@@ -4,7 +4,6 @@
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::Mutex;
 
 fn jettrellis() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_jettrellis"));
@@ -28,19 +27,13 @@ const KEYS: [&str; 8] = [
     "logic_depth",
 ];
 
-/// Held by the tests that run Yosys, so that they run one at a time (each takes a core and up to
-/// 0.6 GB).
-static YOSYS: Mutex<()> = Mutex::new(());
-
-/// A two-point sweep of the score width on the N = 2 design on a VU9P (N = 4, the next test,
-/// takes about 4 minutes in Yosys: see docs/report.md): counts are non-zero, the documented keys are
-/// there, registers grow with the width, and the plot is written.
+/// A two-point sweep of the score width on the N = 2 design on a VU9P: counts are non-zero, the
+/// documented keys are there, registers grow with the width, and the plot is written.
 #[test]
 fn sweep_reports_resources_latency_and_depth() {
     if !jettrellis_sim::tools::present_for_test("yosys") {
         return;
     }
-    let _one_yosys = YOSYS.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("r.json");
     let svg = dir.path().join("r.svg");
@@ -102,7 +95,6 @@ fn n4_report_counts_instances_and_has_the_documented_keys() {
     if !jettrellis_sim::tools::present_for_test("yosys") {
         return;
     }
-    let _one_yosys = YOSYS.lock().unwrap_or_else(|e| e.into_inner());
     let o = jettrellis()
         .args([
             "report",
@@ -135,6 +127,65 @@ fn n4_report_counts_instances_and_has_the_documented_keys() {
     assert!(r["ff"].as_u64().unwrap() > 20_000, "{r}");
     assert_eq!(r["latency_cycles"], 65, "{r}");
     assert!(r["logic_depth"].as_u64().unwrap() > 0, "{r}");
+}
+
+/// `report --sweep max_leaves=LIST` on a VU9P: every point passes `synth_xilinx -family xcup`
+/// with non-zero counts and a register-to-register path, with the generator's latency, and with
+/// every ψ unit type kept as a module. Returns the rows.
+fn synthesized_rows(leaves: &str, latencies: &[u64]) -> Vec<Value> {
+    let o = jettrellis()
+        .args(["report", "--target", "xcvu9p", "--json"])
+        .args(["--sweep", &format!("max_leaves={leaves}")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = doc["rows"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), latencies.len());
+    for (r, &lat) in rows.iter().zip(latencies) {
+        for k in ["lut", "ff", "dsp", "carry", "logic_depth"] {
+            assert!(r[k].as_u64().unwrap() > 0, "{k} = 0 in {r}");
+        }
+        assert_eq!(r["latency_cycles"], lat, "{r}");
+        let kept = r["synthesis_kept_modules"].as_array().unwrap();
+        assert!(
+            kept.iter()
+                .any(|k| k.as_str().unwrap().starts_with("jettrellis_cluster_psi_")),
+            "{kept:?}"
+        );
+    }
+    rows
+}
+
+/// N = 3 and 5 through Yosys (issue #6 asks for every N from 2 to 6; N = 2 and 4 are above):
+/// DSPs and block RAMs are counted per instance of the ψ units (6 and 90 of them), so they are
+/// exact. ~5 min of Yosys.
+#[test]
+fn n3_and_n5_pass_synthesis() {
+    if !jettrellis_sim::tools::present_for_test("yosys") {
+        return;
+    }
+    let rows = synthesized_rows("3,5", &[48, 86]);
+    let got: Vec<(u64, f64)> = rows
+        .iter()
+        .map(|r| (r["dsp"].as_u64().unwrap(), r["bram"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(got, [(57, 31.5), (1130, 477.5)]);
+    assert!(rows[1]["lut"].as_u64() > rows[0]["lut"].as_u64());
+}
+
+/// N = 6 through Yosys: 301 ψ units, ~8 min of Yosys CPU and 5.6 GB at its peak (docs/report.md).
+#[test]
+fn n6_passes_synthesis() {
+    if !jettrellis_sim::tools::present_for_test("yosys") {
+        return;
+    }
+    let r = &synthesized_rows("6", &[112])[0];
+    assert_eq!(
+        (r["dsp"].as_u64(), r["bram"].as_f64()),
+        (Some(4057), Some(1583.0))
+    );
+    assert!(r["lut"].as_u64().unwrap() > 400_000, "{r}");
 }
 
 /// Runs `report` with `path` as the child's PATH only.
