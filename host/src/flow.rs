@@ -186,8 +186,11 @@ pub fn run(a: &Args) -> Result<()> {
                     d,
                     dev,
                     d.clock_mhz,
-                    false,
-                    crate::report::Synthesis::Hierarchical,
+                    crate::report::Options {
+                        pnr: false,
+                        synthesis: crate::report::Synthesis::Hierarchical,
+                        depth: crate::report::DepthScope::Flat,
+                    },
                 )
             })))
         };

@@ -23,6 +23,7 @@ use std::time::Instant;
     jettrellis report --target xcvu9p --sweep max_leaves=2,3,4 -o sweep.json --plot sweep.svg\n  \
     jettrellis report --target ecp5-85k --set max_leaves=2 --pnr --json\n  \
     jettrellis report --target xcvu9p --set max_leaves=3 --flatten   (flat synthesis: slower)\n  \
+    jettrellis report --target xcvu9p --sweep max_leaves=4,5,6,7,8 --depth modules   (N = 8 fits in memory)\n  \
     jettrellis report --model tests/data/hls4ml/jet_default/model.json --target xcvu9p --reuse 2")]
 pub struct Args {
     /// Design file (TOML, see configs/default.toml).
@@ -56,6 +57,12 @@ pub struct Args {
     /// than once are synthesized once each (hierarchical synthesis).
     #[arg(long)]
     pub flatten: bool,
+    /// Where `ltp` looks for the longest register-to-register path: `flat`, the flattened mapped
+    /// netlist (through module ports too; more than 19 GB at N = 8), or `modules`, inside each
+    /// module of the hierarchical netlist (a path through a module port counts only up to the
+    /// port; no flatten, so N = 7 and 8 fit in memory).
+    #[arg(long, value_enum, default_value_t = DepthScope::Flat)]
+    pub depth: DepthScope,
     /// Sweep one design key over values, e.g. `max_leaves=2,3,4` or `fold=1,2,4`: one row each.
     #[arg(long, value_name = "KEY=LIST")]
     pub sweep: Option<String>,
@@ -388,8 +395,10 @@ pub fn module_costs(text: &str, top: &str) -> Result<Vec<ModuleCost>> {
 }
 
 /// The longest register-to-register path, by kind of cell along it.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Depth {
+    /// Module the path lies in (the top after a flatten).
+    pub module: String,
     /// Cells on the path.
     pub levels: u64,
     /// Of which carry cells.
@@ -413,38 +422,44 @@ impl Depth {
     }
 }
 
-/// Parses the Yosys `ltp` report in `log`; `carry` and `dsp` are the cell names of those kinds
-/// (from `select -list`), used to classify the `(via CELL)` steps of the path.
+/// Parses the Yosys `ltp` report in `log`: the longest of its paths (one per module, or one
+/// after a flatten); `carry` and `dsp` are the cell names of those kinds (from `select -list`),
+/// used to classify the `(via CELL)` steps of the path.
 pub fn parse_ltp(log: &str, carry: &[String], dsp: &[String]) -> Result<Depth> {
-    let start = log
-        .find("Longest topological path in")
-        .ok_or_else(|| anyhow!("no `ltp` result in the Yosys log"))?;
-    let mut lines = log[start..].lines();
-    let head = lines.next().unwrap_or_default();
-    let levels = head
-        .split("length=")
-        .nth(1)
-        .and_then(|s| s.trim_end_matches([')', ':']).parse().ok())
-        .ok_or_else(|| anyhow!("unreadable `ltp` header {head:?}"))?;
-    let mut d = Depth {
-        levels,
-        ..Depth::default()
-    };
-    for l in lines {
-        let Some((_, via)) = l.rsplit_once("(via ") else {
-            if l.trim().is_empty() {
-                break;
-            }
+    const HEAD: &str = "Longest topological path in ";
+    let mut best: Option<Depth> = None;
+    for (at, _) in log.match_indices(HEAD) {
+        let mut lines = log[at + HEAD.len()..].lines();
+        let head = lines.next().unwrap_or_default();
+        let (module, levels) = head
+            .rsplit_once(" (length=")
+            .and_then(|(m, l)| Some((m, l.trim_end_matches([')', ':']).parse().ok()?)))
+            .ok_or_else(|| anyhow!("unreadable `ltp` header {head:?}"))?;
+        if best.as_ref().is_some_and(|b| b.levels >= levels) {
             continue;
-        };
-        let cell = via.trim_end_matches(')');
-        if carry.iter().any(|c| c == cell) {
-            d.carry += 1;
-        } else if dsp.iter().any(|c| c == cell) {
-            d.dsp += 1;
         }
+        let mut d = Depth {
+            module: module.trim_start_matches('\\').to_string(),
+            levels,
+            ..Depth::default()
+        };
+        for l in lines {
+            let Some((_, via)) = l.rsplit_once("(via ") else {
+                if l.trim().is_empty() {
+                    break;
+                }
+                continue;
+            };
+            let cell = via.trim_end_matches(')');
+            if carry.iter().any(|c| c == cell) {
+                d.carry += 1;
+            } else if dsp.iter().any(|c| c == cell) {
+                d.dsp += 1;
+            }
+        }
+        best = Some(d);
     }
-    Ok(d)
+    best.ok_or_else(|| anyhow!("no `ltp` result in the Yosys log"))
 }
 
 /// Cell names from a `select -list` dump (`module/cell` per line).
@@ -504,6 +519,8 @@ pub struct Synth {
     pub res: Resources,
     /// Longest combinational path.
     pub depth: Depth,
+    /// Where it was looked for.
+    pub depth_scope: DepthScope,
     /// Wall time of the Yosys run.
     pub seconds: f64,
     /// Where the cost goes, per module type ([`module_costs`]).
@@ -532,6 +549,26 @@ impl Synthesis {
     }
 }
 
+/// Where the logic depth is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DepthScope {
+    /// On the flattened mapped netlist: the longest path anywhere, through module ports too.
+    Flat,
+    /// Inside each module of the mapped hierarchy, without flattening it: the longest path that
+    /// stays within one module, so a path through a module port counts only up to the port.
+    Modules,
+}
+
+impl DepthScope {
+    /// Name in the report (`logic_depth_scope` key).
+    pub fn name(self) -> &'static str {
+        match self {
+            DepthScope::Flat => "flat",
+            DepthScope::Modules => "modules",
+        }
+    }
+}
+
 /// Verilog names of the modules that `net` (the top `top`) instantiates more than once, and of
 /// the delay memory shapes the design holds more than once: the ones hierarchical synthesis
 /// keeps.
@@ -550,8 +587,9 @@ pub fn shared_modules(net: &Netlist, top: &str) -> Vec<String> {
 }
 
 /// The Yosys script: synthesize `top` with the modules `keep` kept as they are (each mapped
-/// once), count the cells over the hierarchy, then flatten the mapped netlist for `ltp`.
-fn yosys_script(top: &str, dev: &Device, keep: &[String]) -> String {
+/// once), count the cells over the hierarchy, then find the longest path in the scope `depth`
+/// (flattening the mapped netlist first for [`DepthScope::Flat`]).
+fn yosys_script(top: &str, dev: &Device, keep: &[String], depth: DepthScope) -> String {
     let (synth, path_cells, carry, dsp, json) = match dev.flow {
         Flow::Xilinx(family) => (
             format!("synth_xilinx -family {family} -top {top} -flatten -noiopad -noclkbuf"),
@@ -579,16 +617,26 @@ fn yosys_script(top: &str, dev: &Device, keep: &[String]) -> String {
     };
     // `ltp -noff` over the combinational cells and the wires between them only: selecting the
     // flip-flops too would make it follow paths through registers.
+    let path = format!(
+        "tee -q -o carry.txt select -list {carry}\ntee -q -o dsp.txt select -list {dsp}\n\
+         ltp -noff w:* {path_cells} %u\n"
+    );
+    let flatten = format!("{unset}flatten\n{json}");
+    let after = match depth {
+        DepthScope::Flat => format!("{flatten}{path}"),
+        // nextpnr still needs the flat netlist, written after the per-module paths.
+        DepthScope::Modules if json.is_empty() => path,
+        DepthScope::Modules => format!("{path}{flatten}"),
+    };
     format!(
         "read_verilog design.v\nhierarchy -top {top}\n{set}{synth}\n\
-         tee -q -o stat.json stat -json -top {top}\n{unset}flatten\n{json}\
-         tee -q -o carry.txt select -list {carry}\ntee -q -o dsp.txt select -list {dsp}\n\
-         ltp -noff w:* {path_cells} %u\n"
+         tee -q -o stat.json stat -json -top {top}\n{after}"
     )
 }
 
 /// Synthesizes `top` from `verilog` for `dev` in `dir`, keeping the modules `keep` (see
-/// [`shared_modules`]; empty for a flat synthesis). On ECP5 it also writes `design.json` (the
+/// [`shared_modules`]; empty for a flat synthesis), with the logic depth measured in the scope
+/// `depth`. On ECP5 it also writes `design.json` (the
 /// flattened netlist nextpnr reads).
 pub fn synthesize(
     dir: &Path,
@@ -596,9 +644,10 @@ pub fn synthesize(
     top: &str,
     dev: &Device,
     keep: &[String],
+    depth: DepthScope,
 ) -> Result<Synth> {
     std::fs::write(dir.join("design.v"), verilog).context("writing design.v")?;
-    let script = yosys_script(top, dev, keep);
+    let script = yosys_script(top, dev, keep, depth);
     std::fs::write(dir.join("synth.ys"), script).context("writing synth.ys")?;
     let mut cmd = Command::new("yosys");
     cmd.args(["-q", "-l", "yosys.log", "-s", "synth.ys"]);
@@ -611,14 +660,15 @@ pub fn synthesize(
     let stat = read("stat.json")?;
     let res = classify(&parse_stat(&stat)?);
     let modules = module_costs(&stat, top)?;
-    let depth = parse_ltp(
+    let path = parse_ltp(
         &read("yosys.log")?,
         &selected(&read("carry.txt")?),
         &selected(&read("dsp.txt")?),
     )?;
     Ok(Synth {
         res,
-        depth,
+        depth: path,
+        depth_scope: depth,
         seconds,
         modules,
     })
@@ -721,16 +771,21 @@ fn pct(used: f64, cap: u64) -> Value {
     }
 }
 
+/// How a design point is synthesized and measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Also place and route on an ECP5-85k for a real Fmax.
+    pub pnr: bool,
+    /// What Yosys does with the module hierarchy.
+    pub synthesis: Synthesis,
+    /// Where the logic depth is measured.
+    pub depth: DepthScope,
+}
+
 /// The report of one design on `dev` as a JSON object (the documented keys).
-pub fn report_one(
-    d: &Design,
-    dev: &Device,
-    clock_mhz: f64,
-    pnr: bool,
-    synthesis: Synthesis,
-) -> Result<Value> {
+pub fn report_one(d: &Design, dev: &Device, clock_mhz: f64, opt: Options) -> Result<Value> {
     let name = "jettrellis_cluster";
-    report_generated(&generate(d, name)?, name, d, dev, clock_mhz, pnr, synthesis)
+    report_generated(&generate(d, name)?, name, d, dev, clock_mhz, opt)
 }
 
 /// [`report_one`] for an already generated design `g` (top module `name`) of design `d`.
@@ -740,15 +795,19 @@ pub fn report_generated(
     d: &Design,
     dev: &Device,
     clock_mhz: f64,
-    pnr: bool,
-    synthesis: Synthesis,
+    opt: Options,
 ) -> Result<Value> {
+    let Options {
+        pnr,
+        synthesis,
+        depth,
+    } = opt;
     let keep = match synthesis {
         Synthesis::Hierarchical => shared_modules(&g.dp.net, name),
         Synthesis::Flat => Vec::new(),
     };
     let work = tempfile::tempdir().context("creating a temporary directory")?;
-    let s = synthesize(work.path(), &g.verilog, name, dev, &keep)?;
+    let s = synthesize(work.path(), &g.verilog, name, dev, &keep, depth)?;
     let mut o = json!({
         "max_leaves": d.max_leaves,
         "fold": d.fold,
@@ -761,7 +820,7 @@ pub fn report_generated(
     if pnr {
         let ecp5 = parse_target("ecp5-85k").expect("listed device");
         if dev.flow != Flow::Ecp5 {
-            synthesize(work.path(), &g.verilog, name, ecp5, &keep)?;
+            synthesize(work.path(), &g.verilog, name, ecp5, &keep, depth)?;
         }
         let t0 = Instant::now();
         let f = place_and_route(work.path(), clock_mhz)?;
@@ -803,6 +862,8 @@ fn synth_keys(o: &mut Value, s: &Synth, dev: &Device, clock_mhz: f64, latency: u
         "latency_ns": latency as f64 * 1000.0 / clock_mhz,
         "ii_cycles": ii,
         "logic_depth": s.depth.levels,
+        "logic_depth_module": s.depth.module,
+        "logic_depth_scope": s.depth_scope.name(),
         "logic_depth_lut": s.depth.lut(),
         "logic_depth_carry": s.depth.carry,
         "logic_depth_dsp": s.depth.dsp,
@@ -839,7 +900,7 @@ pub fn report_model(path: &Path, reuse: u32, dev: &Device, clock_mhz: f64) -> Re
     let g = crate::tagger_hw::generate(path, &loaded, reuse, clock_mhz, name)?;
     let work = tempfile::tempdir().context("creating a temporary directory")?;
     let keep = shared_modules(&g.tagger.net, name);
-    let s = synthesize(work.path(), &g.verilog, name, dev, &keep)?;
+    let s = synthesize(work.path(), &g.verilog, name, dev, &keep, DepthScope::Flat)?;
     let t = &g.tagger;
     let mut o = json!({
         "model": path.display().to_string(),
@@ -946,6 +1007,9 @@ fn table(rows: &[Value], dev: &Device, pnr: bool) -> String {
         Some("flat") => "Synthesis: flat (whole design flattened, optimized across modules).\n",
         _ => "Synthesis: hierarchical (each repeated module synthesized once and counted per instance, no optimization across its ports; --flatten for flat counts).\n",
     };
+    if rows[0]["logic_depth_scope"] == "modules" {
+        out += "Depth: the longest path inside one module (--depth modules); a path through a module port counts only up to the port.\n";
+    }
     if pnr {
         out +=
             "ECP5 MHz: placed-and-routed Fmax on an ECP5-85k (nextpnr), a relative speed figure.\n";
@@ -1114,12 +1178,16 @@ pub fn run(a: &Args) -> Result<()> {
             "synthesizing N = {}, fold = {} for {} with Yosys…",
             d.max_leaves, d.fold, dev.name
         );
-        let synthesis = if a.flatten {
-            Synthesis::Flat
-        } else {
-            Synthesis::Hierarchical
+        let opt = Options {
+            pnr: a.pnr,
+            synthesis: if a.flatten {
+                Synthesis::Flat
+            } else {
+                Synthesis::Hierarchical
+            },
+            depth: a.depth,
         };
-        let mut row = report_one(d, dev, clock, a.pnr, synthesis)
+        let mut row = report_one(d, dev, clock, opt)
             .with_context(|| format!("report for N = {}, fold = {}", d.max_leaves, d.fold))?;
         if let Some(v) = v {
             let parsed = v.parse::<f64>().map(|x| json!(x)).unwrap_or(json!(v));
@@ -1292,16 +1360,21 @@ mod tests {
             shared_modules(&net, "top"),
             vec!["top_twice", "top_delay_w4_a3_r1"]
         );
-        let script = yosys_script(
-            "top",
-            parse_target("xcvu9p").unwrap(),
-            &["top_twice".into()],
-        );
+        let xcvu9p = parse_target("xcvu9p").unwrap();
+        let script = yosys_script("top", xcvu9p, &["top_twice".into()], DepthScope::Flat);
         assert!(script.contains("setattr -mod -set keep_hierarchy 1 top_twice\n"));
         assert!(script.contains("-flatten"));
         assert!(script.contains("stat -json -top top"));
-        let flat = yosys_script("top", parse_target("xcvu9p").unwrap(), &[]);
+        assert!(script.find("\nflatten\n") < script.find("ltp"));
+        let flat = yosys_script("top", xcvu9p, &[], DepthScope::Flat);
         assert!(!flat.contains("keep_hierarchy"));
+        // Per-module depth: no flatten on Xilinx; on ECP5 the flat netlist for nextpnr is
+        // written after the paths.
+        let m = yosys_script("top", xcvu9p, &["top_twice".into()], DepthScope::Modules);
+        assert!(m.contains("ltp") && !m.contains("\nflatten\n"));
+        let ecp5 = parse_target("ecp5-85k").unwrap();
+        let m = yosys_script("top", ecp5, &["top_twice".into()], DepthScope::Modules);
+        assert!(m.find("ltp") < m.find("\nflatten\n") && m.contains("write_json"));
     }
 
     #[test]
@@ -1311,12 +1384,22 @@ mod tests {
         assert_eq!(
             d,
             Depth {
+                module: "top".into(),
                 levels: 3,
                 carry: 1,
                 dsp: 1
             }
         );
         assert_eq!(d.lut(), 1);
+        // One path per module: the longest wins, the first of equal ones.
+        let per_module = format!(
+            "Longest topological path in \\top_a (length=2):\n    0: \\p\n    1: \\q (via k1)\n    2: \\r (via k2)\n\n{log}Longest topological path in \\top_b (length=3):\n    0: \\s\n\n"
+        );
+        let d = parse_ltp(&per_module, &["k1".into()], &["m1".into()]).unwrap();
+        assert_eq!(
+            (d.module.as_str(), d.levels, d.carry, d.dsp),
+            ("top", 3, 1, 1)
+        );
         assert!(parse_ltp("nothing", &[], &[]).is_err());
     }
 

@@ -127,14 +127,19 @@ fn n4_report_counts_instances_and_has_the_documented_keys() {
     assert!(r["ff"].as_u64().unwrap() > 20_000, "{r}");
     assert_eq!(r["latency_cycles"], 65, "{r}");
     assert!(r["logic_depth"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(r["logic_depth_scope"], "flat");
+    assert_eq!(r["logic_depth_module"], "jettrellis_cluster");
 }
 
-/// `report --sweep max_leaves=LIST` on a VU9P: every point passes `synth_xilinx -family xcup`
-/// with non-zero counts and a register-to-register path, with the generator's latency, and with
-/// every ψ unit type kept as a module. Returns the rows.
+/// `report --sweep max_leaves=LIST --depth modules` on a VU9P: every point passes
+/// `synth_xilinx -family xcup` with non-zero counts and a register-to-register path found inside
+/// a module (no flatten), with the generator's latency, and with a ψ unit type kept as a module.
+/// Returns the rows.
 fn synthesized_rows(leaves: &str, latencies: &[u64]) -> Vec<Value> {
     let o = jettrellis()
-        .args(["report", "--target", "xcvu9p", "--json"])
+        .args([
+            "report", "--target", "xcvu9p", "--json", "--depth", "modules",
+        ])
         .args(["--sweep", &format!("max_leaves={leaves}")])
         .output()
         .unwrap();
@@ -147,6 +152,11 @@ fn synthesized_rows(leaves: &str, latencies: &[u64]) -> Vec<Value> {
             assert!(r[k].as_u64().unwrap() > 0, "{k} = 0 in {r}");
         }
         assert_eq!(r["latency_cycles"], lat, "{r}");
+        assert_eq!(r["logic_depth_scope"], "modules");
+        assert!(r["logic_depth_module"]
+            .as_str()
+            .unwrap()
+            .starts_with("jettrellis_cluster"));
         let kept = r["synthesis_kept_modules"].as_array().unwrap();
         assert!(
             kept.iter()
@@ -174,7 +184,7 @@ fn n3_and_n5_pass_synthesis() {
     assert!(rows[1]["lut"].as_u64() > rows[0]["lut"].as_u64());
 }
 
-/// N = 6 through Yosys: 301 ψ units, ~8 min of Yosys CPU and 5.6 GB at its peak (docs/report.md).
+/// N = 6 through Yosys: 301 ψ units, ~7 min of Yosys CPU (docs/report.md).
 #[test]
 fn n6_passes_synthesis() {
     if !jettrellis_sim::tools::present_for_test("yosys") {
