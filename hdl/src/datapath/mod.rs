@@ -709,22 +709,17 @@ impl<'t> Gen<'t> {
     /// pattern is s's j-th leaf. Spread only where the tree walk reads it, so that the delay
     /// lines before carry the pattern's bits and not the mask's constant zeros.
     fn spread(&mut self, pattern: V, s: Mask) -> V {
-        let zero = self.cu(0, 1);
         let mut rank = 0;
-        let mut mask = None;
-        for i in 0..self.n {
-            let bit = if s >> i & 1 == 1 {
+        let bits: Vec<Bit> = (0..self.n)
+            .map(|i| {
+                if s >> i & 1 == 0 {
+                    return Bit::Const(false);
+                }
                 rank += 1;
-                self.b.bit(pattern, rank - 1)
-            } else {
-                zero
-            };
-            mask = Some(match mask {
-                None => bit,
-                Some(lo) => self.b.cat(bit, lo),
-            });
-        }
-        mask.unwrap()
+                Bit::Var(self.b.bit(pattern, rank - 1))
+            })
+            .collect();
+        word(&mut self.b, &bits)
     }
 
     /// The recursion step of a subset of `k` leaves, for operands of (type, depth) `ports` in the
