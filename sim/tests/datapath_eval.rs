@@ -1,5 +1,6 @@
-//! The generated clustering datapath, run by the netlist evaluator, equals the golden model bit
-//! for bit, and its observed latency and initiation interval equal the generator's.
+//! The generated clustering datapath, run by the netlist evaluator and by rust-hdl's simulator,
+//! equals the golden model bit for bit, and its observed latency and initiation interval equal
+//! the generator's.
 
 mod common;
 
@@ -7,14 +8,16 @@ use common::{assert_matches, assert_matches_with, design, jets, narrow_design};
 use jettrellis_core::fixed::{Design, Tables};
 use jettrellis_hdl::datapath::{self, Datapath};
 use jettrellis_sim::backend::EvalBackend;
+use jettrellis_sim::rusthdl::RustHdlBackend;
 use jettrellis_sim::stream::stream;
 
 fn check(d: &Design, random: usize, raw: usize) -> Datapath {
     let tab = Tables::new(d).unwrap();
     let dp = datapath::generate(d, &tab).unwrap();
     let jets = jets(d, random, raw);
-    let mut be = EvalBackend::new(&dp.net);
-    let out = stream(&dp, &mut be, &jets).unwrap();
+    let out = stream(&dp, &mut EvalBackend::new(&dp.net), &jets).unwrap();
+    assert_matches(&dp, &tab, &jets, &out);
+    let out = stream(&dp, &mut RustHdlBackend::new(&dp.net, "dp"), &jets).unwrap();
     assert_matches(&dp, &tab, &jets, &out);
     dp
 }
