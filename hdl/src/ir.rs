@@ -572,30 +572,38 @@ impl Builder {
         }
         let node = &self.net.nodes[v.id as usize];
         let (op, ty) = (node.op.clone(), node.ty);
+        let width = |id: Id| self.net.nodes[id as usize].ty.width;
+        let is_const = |id: Id| matches!(self.net.nodes[id as usize].op, Op::Const(_));
+        let widens = match op {
+            Op::Resize(a) => ty.width > width(a),
+            Op::Shl(a, k) => ty.width >= width(a) + k,
+            Op::Cat(a, b) => is_const(a) || is_const(b),
+            _ => false,
+        };
+        if !widens {
+            return None;
+        }
         // An operand of a wiring node is valid at the node's cycle; it is delayed past it (or is
         // a constant), so its logic depth does not carry over.
-        let at = |b: &Self, id: Id| V {
-            id,
-            ty: b.net.nodes[id as usize].ty,
-            cycle: v.cycle,
-            depth: 0,
+        let ins: Vec<V> = operands(&op)
+            .into_iter()
+            .map(|id| {
+                let a = V {
+                    id,
+                    ty: self.net.nodes[id as usize].ty,
+                    cycle: v.cycle,
+                    depth: 0,
+                };
+                self.delay_to(a, cycle)
+            })
+            .collect();
+        let rebuilt = |o: &[V]| {
+            let mut op = op.clone();
+            let mut next = o.iter();
+            remap(&mut op, |_| next.next().expect("one per operand").id);
+            op
         };
-        let w = match op {
-            Op::Resize(a) if ty.width > at(self, a).ty.width => {
-                let a = self.delay_to(at(self, a), cycle);
-                self.node(|o| Op::Resize(o[0].id), ty, &[a], cost::WIRE)
-            }
-            Op::Shl(a, k) if ty.width >= at(self, a).ty.width + k => {
-                let a = self.delay_to(at(self, a), cycle);
-                self.node(|o| Op::Shl(o[0].id, k), ty, &[a], cost::WIRE)
-            }
-            Op::Cat(a, b) if self.is_const(at(self, a)) || self.is_const(at(self, b)) => {
-                let a = self.delay_to(at(self, a), cycle);
-                let b = self.delay_to(at(self, b), cycle);
-                self.node(|o| Op::Cat(o[0].id, o[1].id), ty, &[a, b], cost::WIRE)
-            }
-            _ => return None,
-        };
+        let w = self.node(rebuilt, ty, &ins, cost::WIRE);
         debug_assert_eq!((w.cycle, w.depth), (cycle, 0));
         self.wired.insert((v.id, cycle), w);
         Some(w)

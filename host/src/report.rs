@@ -306,13 +306,23 @@ pub fn parse_stat(text: &str) -> Result<BTreeMap<String, u64>> {
     };
     let mut cells = BTreeMap::new();
     for m in sections {
-        if let Some(by) = m["num_cells_by_type"].as_object() {
-            for (t, n) in by {
-                *cells.entry(t.clone()).or_insert(0) += n.as_u64().unwrap_or(0);
-            }
+        for (t, n) in cells_by_type(m) {
+            *cells.entry(t).or_insert(0) += n;
         }
     }
     Ok(cells)
+}
+
+/// The `num_cells_by_type` of one section of `stat -json` output (empty without it).
+fn cells_by_type(section: &Value) -> BTreeMap<String, u64> {
+    section["num_cells_by_type"]
+        .as_object()
+        .map(|by| {
+            by.iter()
+                .map(|(t, n)| (t.clone(), n.as_u64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The JSON of Yosys `stat -json` output (see [`parse_stat`] for the lines dropped).
@@ -345,17 +355,7 @@ pub fn module_costs(text: &str, top: &str) -> Result<Vec<ModuleCost>> {
         .as_object()
         .ok_or_else(|| anyhow!("Yosys stat -json output has no \"modules\""))?
         .iter()
-        .map(|(name, m)| {
-            let cells = m["num_cells_by_type"]
-                .as_object()
-                .map(|by| {
-                    by.iter()
-                        .map(|(t, n)| (t.clone(), n.as_u64().unwrap_or(0)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            (name.trim_start_matches('\\').to_string(), cells)
-        })
+        .map(|(name, m)| (name.trim_start_matches('\\').to_string(), cells_by_type(m)))
         .collect();
     if !mods.contains_key(top) {
         bail!("Yosys stat -json output has no module {top}");
@@ -839,20 +839,30 @@ pub fn report_generated(
 }
 
 /// Fills the keys every report shares from a synthesis of a design with `latency` and `ii`.
+/// Puts the cell counts of `r` (`lut`, `lut_mem`, `ff`, `dsp`, `bram`, `uram`, `carry`) into
+/// the JSON object `o`.
+fn counts_into(o: &mut Value, r: &Resources) {
+    let map = o.as_object_mut().expect("object");
+    for (k, v) in [
+        ("lut", json!(r.lut)),
+        ("lut_mem", json!(r.lut_mem)),
+        ("ff", json!(r.ff)),
+        ("dsp", json!(r.dsp)),
+        ("bram", json!(r.bram)),
+        ("uram", json!(r.uram)),
+        ("carry", json!(r.carry)),
+    ] {
+        map.insert(k.into(), v);
+    }
+}
+
 fn synth_keys(o: &mut Value, s: &Synth, dev: &Device, clock_mhz: f64, latency: u32, ii: u32) {
     let r = &s.res;
     let period = s.depth.period_ns(&dev.model);
     let m = dev.model;
-    let keys = json!({
+    let mut keys = json!({
         "target": dev.name,
         "clock_mhz": clock_mhz,
-        "lut": r.lut,
-        "lut_mem": r.lut_mem,
-        "ff": r.ff,
-        "dsp": r.dsp,
-        "bram": r.bram,
-        "uram": r.uram,
-        "carry": r.carry,
         "lut_pct": pct((r.lut + r.lut_mem) as f64, dev.lut),
         "ff_pct": pct(r.ff as f64, dev.ff),
         "dsp_pct": pct(r.dsp as f64, dev.dsp),
@@ -873,19 +883,15 @@ fn synth_keys(o: &mut Value, s: &Synth, dev: &Device, clock_mhz: f64, latency: u
             m.overhead_ns, m.lut_ns, m.carry_ns, m.dsp_ns
         ),
         "yosys_seconds": (s.seconds * 100.0).round() / 100.0,
-        "by_module": s.modules.iter().map(|c| json!({
-            "module": c.module,
-            "instances": c.instances,
-            "lut": c.res.lut,
-            "lut_mem": c.res.lut_mem,
-            "ff": c.res.ff,
-            "dsp": c.res.dsp,
-            "bram": c.res.bram,
-            "carry": c.res.carry,
-        })).collect::<Vec<_>>(),
+        "by_module": s.modules.iter().map(|c| {
+            let mut row = json!({"module": c.module, "instances": c.instances});
+            counts_into(&mut row, &c.res);
+            row
+        }).collect::<Vec<_>>(),
         "cells": r.cells,
         "device_source": dev.source,
     });
+    counts_into(&mut keys, r);
     let map = o.as_object_mut().expect("object");
     for (k, v) in keys.as_object().expect("object") {
         map.insert(k.clone(), v.clone());
@@ -1315,6 +1321,29 @@ mod tests {
         assert_eq!((c["LUT6"], c["FDRE"]), (4, 2));
         assert!(parse_stat("{}").is_err());
         assert!(parse_stat("not json").is_err());
+    }
+
+    /// The human table of a report row's `by_module`: one line per module type, in its order,
+    /// with its instances and counts.
+    #[test]
+    fn cost_table_lists_every_module_type() {
+        let row = json!({"by_module": [
+            {"module": "t_psi", "instances": 2, "lut": 2, "lut_mem": 0, "ff": 0, "dsp": 2, "bram": 0.5},
+            {"module": "t", "instances": 1, "lut": 0, "lut_mem": 3, "ff": 1, "dsp": 0, "bram": 0.0},
+        ]});
+        let text = cost_table(&row);
+        let lines: Vec<Vec<&str>> = text
+            .lines()
+            .skip(2)
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                vec!["t_psi", "2", "2", "0", "0", "2", "0.5"],
+                vec!["t", "1", "0", "3", "1", "0", "0.0"]
+            ]
+        );
     }
 
     /// The cost per module type: own cells times instances, adding up to the design totals.

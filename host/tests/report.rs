@@ -15,6 +15,13 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `o` failed, and its error message holds every one of `needles`.
+fn fails_with(o: &Output, needles: &[&str]) {
+    assert!(!o.status.success());
+    let e = stderr(o);
+    assert!(needles.iter().all(|n| e.contains(n)), "{e}");
+}
+
 /// The JSON keys the report documents for every design (issue #8).
 const KEYS: [&str; 8] = [
     "lut",
@@ -129,6 +136,17 @@ fn n4_report_counts_instances_and_has_the_documented_keys() {
     assert!(r["logic_depth"].as_u64().unwrap() > 0, "{r}");
     assert_eq!(r["logic_depth_scope"], "flat");
     assert_eq!(r["logic_depth_module"], "jettrellis_cluster");
+    // Where the cost goes: every module type's share adds up to the totals.
+    let by = r["by_module"].as_array().unwrap();
+    for k in ["lut", "lut_mem", "ff", "dsp", "carry"] {
+        let sum: u64 = by.iter().map(|m| m[k].as_u64().unwrap()).sum();
+        assert_eq!(sum, r[k].as_u64().unwrap(), "{k}: {by:?}");
+    }
+    let psi = by
+        .iter()
+        .find(|m| m["module"] == "jettrellis_cluster_psi_inner_ii")
+        .unwrap();
+    assert!(psi["instances"].as_u64().unwrap() > 1, "{psi}");
 }
 
 /// `report --sweep max_leaves=LIST --depth modules` on a VU9P: every point passes
@@ -211,12 +229,7 @@ fn report_with_path(path: &Path) -> Output {
 fn missing_yosys_names_the_package() {
     let empty = tempfile::tempdir().unwrap();
     let o = report_with_path(empty.path());
-    assert!(!o.status.success());
-    let e = stderr(&o);
-    assert!(
-        e.contains("yosys not found") && e.contains("Debian package `yosys`"),
-        "{e}"
-    );
+    fails_with(&o, &["yosys not found", "Debian package `yosys`"]);
 }
 
 /// A stand-in tool at `exe` that writes `message` to `log` in its working directory and fails.
@@ -242,12 +255,7 @@ fn failing_yosys_shows_its_log_tail() {
     );
     let path = format!("{}:/usr/bin:/bin", fake.path().display());
     let o = report_with_path(Path::new(&path));
-    assert!(!o.status.success());
-    let e = stderr(&o);
-    assert!(
-        e.contains("yosys failed") && e.contains("out of cheese"),
-        "{e}"
-    );
+    fails_with(&o, &["yosys failed", "out of cheese"]);
 }
 
 /// `report --pnr` on the N = 2 design for an ECP5, run in `dir` with `path` as PATH (if given).
@@ -290,12 +298,7 @@ fn failing_nextpnr_shows_its_log_tail() {
         "ERROR: cannot place the design",
     );
     let o = pnr_in(dir.path(), None);
-    assert!(!o.status.success());
-    let e = stderr(&o);
-    assert!(
-        e.contains("nextpnr-ecp5 failed") && e.contains("cannot place the design"),
-        "{e}"
-    );
+    fails_with(&o, &["nextpnr-ecp5 failed", "cannot place the design"]);
 }
 
 /// Without nextpnr and without Python to install it, `--pnr` names the Debian packages. PATH
@@ -319,12 +322,7 @@ fn missing_nextpnr_names_what_to_install() {
         }
     }
     let o = pnr_in(dir.path(), Some(&tools));
-    assert!(!o.status.success());
-    let e = stderr(&o);
-    assert!(
-        e.contains("python3 -m venv not found") && e.contains("python3-venv"),
-        "{e}"
-    );
+    fails_with(&o, &["python3 -m venv not found", "python3-venv"]);
 }
 
 #[test]
