@@ -329,6 +329,48 @@ proptest! {
     }
 }
 
+/// As below, with eight soft leaves: every subset holding the hard pair has the pair's t, so
+/// a split {hard pair and some soft leaves | the other soft leaves} has t_P2 = 0, in subsets of
+/// every size up to the root of ten leaves. The subset-by-subset linear evaluation (every
+/// subset through the per-subset loop of each SIMD variant) must count its trees as the log
+/// evaluation does, which never counts a split of ψ = −∞.
+#[test]
+fn splits_with_a_child_as_heavy_as_its_parent_drop_out_of_the_counts_in_every_simd_variant() {
+    let mut leaves = vec![leaf(1e17, 0.0, 0.0, 4.0), leaf(1.3e17, 0.07, -0.05, 9.0)];
+    for i in 0..8 {
+        let a = i as f64 * 0.7;
+        leaves.push(leaf(
+            2.0 + 0.1 * i as f64,
+            0.2 * a.cos(),
+            0.2 * a.sin(),
+            16.0,
+        ));
+    }
+    let n = leaves.len();
+    let full = mask::full(n);
+    let params = GinkgoParams::default();
+    let mut c0 = vec![Cell::default(); 1 << n];
+    let mut log = GinkgoTrellis::new(&leaves, params, &mut c0).unwrap();
+    assert!(log.solve_in(Mode::Log));
+    assert_eq!(log.t(full), log.t(0b11));
+    assert!(log.count(full) > 0);
+    for simd in [None]
+        .into_iter()
+        .chain(simd_variants().into_iter().map(Some))
+    {
+        let mut c = vec![Cell::default(); 1 << n];
+        let mut tr = GinkgoTrellis::new(&leaves, params, &mut c).unwrap();
+        if let Some(simd) = simd {
+            // SAFETY: `simd_variants` lists only what this CPU supports.
+            unsafe { tr.set_simd(simd) };
+        }
+        tr.solve_in(Mode::Linear);
+        for s in 1..=full {
+            assert_eq!(tr.count(s), log.count(s), "{simd:?} s={s:#b}");
+        }
+    }
+}
+
 #[test]
 fn a_child_as_heavy_as_its_parent_makes_the_split_infinite_in_the_linear_evaluation() {
     // Two very hard leaves and two soft massive ones: the soft pair (t ≥ t_cut) is lost in the

@@ -15,6 +15,9 @@ use crate::recurrence::{self, Recurrence};
 use core::f64::consts::PI;
 use core::mem::MaybeUninit;
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
 /// Largest number of leaves the trellis accepts. Tree counts stay exact in `u128` up to here
 /// ((2·24 − 3)!! ≈ 2.5·10²⁸), and the buffers (64 B per subset) take 1 GiB at this size.
 pub const MAX_LEAVES: usize = 24;
@@ -22,18 +25,22 @@ pub const MAX_LEAVES: usize = 24;
 /// Work-buffer entry for one subset; a trellis over `n` leaves needs `2^n` of them.
 ///
 /// Aligned to a 64-byte cache line (its size): with the 16-byte alignment of its `u128`, a
-/// buffer could start mid-line and every cell a split reads would span two lines.
+/// buffer could start mid-line and every cell a split reads would span two lines. The layout is
+/// fixed (`repr(C)`): the AVX-512 evaluation loads `t` with `sqrt_t`, and `z` with `m`, as one
+/// 16-byte pair each.
 #[derive(Clone, Copy, Debug, Default)]
-#[repr(align(64))]
+#[repr(C, align(64))]
 pub struct Cell {
     t: f64,
     sqrt_t: f64,
-    inv_t: f64,
+    count: u128,
     z: f64,
     m: f64,
-    count: u128,
+    inv_t: f64,
     best: Mask,
 }
+
+const _: () = assert!(core::mem::size_of::<Cell>() == 64);
 
 /// Why a trellis cannot be built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -574,7 +581,7 @@ impl<'a> GinkgoTrellis<'a> {
         let n = self.n;
         let done = if self.mode == Mode::Linear {
             match self.simd {
-                Simd::Baseline => self.solve_small(),
+                Simd::Baseline => self.solve_small::<false>(),
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `set_simd` requires the caller to have checked that the CPU has AVX2.
                 Simd::Avx2 => unsafe { self.solve_small_avx2() },
@@ -707,83 +714,103 @@ impl<'a> GinkgoTrellis<'a> {
     }
 
     /// Folds a batch of splits in linear mode. The first loop is branch-free and vectorizes
-    /// over whole groups of [`LANES`], loading the children's cells itself (gathers): the
-    /// weight of every split as if its children were inner clusters ([`Parent::inner_weight`])
-    /// and its products, 0 unless ψ and both children are finite. The splits with a leaf child
-    /// get their weights ([`Parent::leaf_weight`]) in a second one and their products replace
-    /// the others. The last loop adds up in split order.
+    /// over whole groups of [`LANES`]: the weight of every split as if its children were inner
+    /// clusters ([`Parent::inner_weight`]) and its products, 0 unless ψ and both children are
+    /// finite; [`Self::finish_batch`] does the rest.
     #[inline(always)]
-    fn flush_linear<const GATHER: bool>(
-        &self,
-        acc: &mut Acc,
-        s: Mask,
-        batch: &mut Batch,
-        fill: Fill,
-    ) {
+    fn flush_linear(&self, acc: &mut Acc, s: Mask, batch: &mut Batch, fill: Fill) {
         let Fill { len, leaves } = fill;
         let p = self.parent(s);
         batch.pad(s, len, leaves);
-        let cells = &*self.cells;
         let mut zz = Lane::<f64>::new();
         let mut mm = Lane::<f64>::new();
         // SAFETY: `push` set `batch.a` for all indices below `len` (and the leaf list below
-        // `leaves`), `pad` the rest up to the next multiple of `LANES`, and each loop sets what
-        // the next one reads for the same indices. Every `a` and `s ^ a` is a subset of `s`,
-        // whose cell exists.
+        // `leaves`), `pad` the rest up to the next multiple of `LANES`. Every `a` is a subset
+        // of `s`.
         unsafe {
             // A batch of a few groups has mostly leaf-child splits (all of them up to 3 leaves):
             // weighing every lane both ways is cheaper there than the leaf list's extra loops,
             // whose chain of dependent steps small subsets wait on.
             let small = len <= 2 * LANES;
             let degenerate = if small {
-                self.weigh_subset::<true, GATHER>(&p, s, batch, len, &mut zz, &mut mm)
+                self.weigh_subset::<true>(&p, s, batch, len, &mut zz, &mut mm)
             } else {
-                self.weigh_subset::<false, GATHER>(&p, s, batch, len, &mut zz, &mut mm)
+                self.weigh_subset::<false>(&p, s, batch, len, &mut zz, &mut mm)
             };
-            if leaves > 0 && !small {
-                for j in 0..leaves {
-                    let a = batch.a.get(batch.leaf_at.get(j) as usize);
-                    let ca = cells.get_unchecked(a as usize);
-                    let cb = cells.get_unchecked((s ^ a) as usize);
-                    batch
-                        .leaf_t_max
-                        .set(j, if ca.t >= cb.t { ca.t } else { cb.t });
-                    batch.leaf_sqrt_max.set(j, ca.sqrt_t.max(cb.sqrt_t));
-                }
-                for j in 0..padded::<BATCH>(leaves) {
-                    let w = p.leaf_weight(batch.leaf_t_max.get(j), batch.leaf_sqrt_max.get(j));
-                    batch.leaf_w.set(j, w);
-                }
-                for j in 0..leaves {
-                    let i = batch.leaf_at.get(j) as usize;
-                    let a = batch.a.get(i);
-                    let ca = cells.get_unchecked(a as usize);
-                    let cb = cells.get_unchecked((s ^ a) as usize);
-                    let w = batch.leaf_w.get(j);
-                    let finite = ca.z != 0.0 && cb.z != 0.0;
-                    zz.set(i, if finite { w * ca.z * cb.z } else { 0.0 });
-                    mm.set(i, if finite { w * ca.m * cb.m } else { 0.0 });
-                }
+            self.finish_batch(
+                acc, s, &p, batch, fill, !small, degenerate, &mut zz, &mut mm,
+            );
+        }
+    }
+
+    /// The end of a batch of `s`'s splits whose products with inner-child weights are in `zz`
+    /// and `mm`: with `leaf_list`, the splits with a leaf child get their weights
+    /// ([`Parent::leaf_weight`]) in a vector loop of their own and their products replace the
+    /// others; the count products of `degenerate` splits (t_P2 = 0) are taken back; the last
+    /// loop adds up in split order.
+    ///
+    /// # Safety
+    /// `batch` must be padded ([`Batch::pad`]), its splits subsets of `s`, and `zz`, `mm` set
+    /// below `fill.len`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn finish_batch(
+        &self,
+        acc: &mut Acc,
+        s: Mask,
+        p: &Parent,
+        batch: &mut Batch,
+        fill: Fill,
+        leaf_list: bool,
+        degenerate: bool,
+        zz: &mut Lane<f64>,
+        mm: &mut Lane<f64>,
+    ) {
+        let Fill { len, leaves } = fill;
+        let cells = &*self.cells;
+        if leaves > 0 && leaf_list {
+            for j in 0..leaves {
+                let a = batch.a.get(batch.leaf_at.get(j) as usize);
+                let ca = cells.get_unchecked(a as usize);
+                let cb = cells.get_unchecked((s ^ a) as usize);
+                batch
+                    .leaf_t_max
+                    .set(j, if ca.t >= cb.t { ca.t } else { cb.t });
+                batch.leaf_sqrt_max.set(j, ca.sqrt_t.max(cb.sqrt_t));
             }
-            if degenerate {
-                // A child as heavy as the parent (t_P2 = 0) has density 0: its trees, counted
-                // by `push` with every other split, are not finite.
-                for i in 0..len {
-                    let a = batch.a.get(i);
-                    let ca = cells.get_unchecked(a as usize);
-                    let cb = cells.get_unchecked((s ^ a) as usize);
-                    if ca.t.min(cb.t) > 0.0 && p.t_p2(ca.sqrt_t.max(cb.sqrt_t)) == 0.0 {
-                        acc.count -= count_product(ca.count, cb.count);
-                    }
-                }
+            for j in 0..padded::<BATCH>(leaves) {
+                let w = p.leaf_weight(batch.leaf_t_max.get(j), batch.leaf_sqrt_max.get(j));
+                batch.leaf_w.set(j, w);
             }
+            for j in 0..leaves {
+                let i = batch.leaf_at.get(j) as usize;
+                let a = batch.a.get(i);
+                let ca = cells.get_unchecked(a as usize);
+                let cb = cells.get_unchecked((s ^ a) as usize);
+                let w = batch.leaf_w.get(j);
+                let finite = ca.z != 0.0 && cb.z != 0.0;
+                zz.set(i, if finite { w * ca.z * cb.z } else { 0.0 });
+                mm.set(i, if finite { w * ca.m * cb.m } else { 0.0 });
+            }
+        }
+        if degenerate {
+            // A child as heavy as the parent (t_P2 = 0) has density 0: its trees, counted
+            // with every other split, are not finite.
             for i in 0..len {
-                acc.z += zz.get(i);
-                let m = mm.get(i);
-                if m > acc.m {
-                    acc.m = m;
-                    acc.best = batch.a.get(i);
+                let a = batch.a.get(i);
+                let ca = cells.get_unchecked(a as usize);
+                let cb = cells.get_unchecked((s ^ a) as usize);
+                if p.degenerate(ca, cb) {
+                    acc.count -= count_product(ca.count, cb.count);
                 }
+            }
+        }
+        for i in 0..len {
+            acc.z += zz.get(i);
+            let m = mm.get(i);
+            if m > acc.m {
+                acc.m = m;
+                acc.best = batch.a.get(i);
             }
         }
     }
@@ -860,15 +887,14 @@ impl<'a> GinkgoTrellis<'a> {
 
     /// The first loop of [`Self::flush_linear`]: sets `zz` and `mm` for the padded batch and
     /// tells whether a split with two inner children had t_P2 = 0. With `LEAF_LANES`, the
-    /// splits with a leaf child get their own weight; without, 0, for the leaf list to set.
-    /// With `GATHER` (AVX-512) the vector loop loads the children's cells itself; without, a
-    /// scalar loop stages their values first: LLVM does not vectorize the loads for AVX2 or
-    /// SSE2, and left the whole loop scalar (45% slower with AVX2 than staging).
+    /// splits with a leaf child get their own weight; without, 0, for the leaf list to set. A
+    /// scalar loop stages the children's values first: LLVM does not vectorize the loads for
+    /// AVX2 or SSE2, and left the whole loop scalar (45% slower with AVX2 than staging).
     ///
     /// # Safety
     /// `batch.a` must be set up to `padded::<BATCH>(len)`, with subsets of `s`.
     #[inline(always)]
-    unsafe fn weigh_subset<const LEAF_LANES: bool, const GATHER: bool>(
+    unsafe fn weigh_subset<const LEAF_LANES: bool>(
         &self,
         p: &Parent,
         s: Mask,
@@ -877,19 +903,13 @@ impl<'a> GinkgoTrellis<'a> {
         zz: &mut Lane<f64>,
         mm: &mut Lane<f64>,
     ) -> bool {
-        if !GATHER {
-            for i in 0..padded::<BATCH>(len) {
-                let c = self.children(s, batch.a.get(i));
-                batch.stage(i, c);
-            }
+        for i in 0..padded::<BATCH>(len) {
+            let c = self.children(s, batch.a.get(i));
+            batch.stage(i, c);
         }
         let mut degenerate = false;
         for i in 0..padded::<BATCH>(len) {
-            let c = if GATHER {
-                self.children(s, batch.a.get(i))
-            } else {
-                batch.staged(i)
-            };
+            let c = batch.staged(i);
             let t_p2 = p.t_p2(c.sqrt_max);
             let inner = c.t_min > 0.0;
             let w_inner = p.inner_weight(c.t_max, c.t_min, t_p2);
@@ -958,10 +978,9 @@ impl<'a> GinkgoTrellis<'a> {
         degenerate
     }
 
-    /// The linear evaluation of all splits of `s`, in batches (`GATHER`: see
-    /// [`Self::weigh_subset`]).
+    /// The linear evaluation of all splits of `s`, in batches.
     #[inline(always)]
-    fn fold_linear<const GATHER: bool>(&self, acc: &mut Acc, s: Mask) {
+    fn fold_linear(&self, acc: &mut Acc, s: Mask) {
         let mut batch = Batch::new();
         let mut fill = Fill::default();
         // Up to NARROW_COUNT_LEAVES leaves every product and partial sum of the count fits 64
@@ -978,13 +997,13 @@ impl<'a> GinkgoTrellis<'a> {
             if fill.len == BATCH {
                 acc.count += part as u128;
                 part = 0;
-                self.flush_linear::<GATHER>(acc, s, &mut batch, fill);
+                self.flush_linear(acc, s, &mut batch, fill);
                 fill = Fill::default();
             }
         }
         acc.count += part as u128;
         if fill.len > 0 {
-            self.flush_linear::<GATHER>(acc, s, &mut batch, fill);
+            self.flush_linear(acc, s, &mut batch, fill);
         }
     }
 
@@ -993,23 +1012,14 @@ impl<'a> GinkgoTrellis<'a> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn fold_linear_avx2(&self, acc: &mut Acc, s: Mask) {
-        self.fold_linear::<false>(acc, s)
-    }
-
-    /// [`Self::fold_linear`] compiled for AVX-512 (a group of [`LANES`] is one register). The
-    /// feature set includes FMA, but Rust never fuses `a * b + c` on its own, so the results
-    /// stay bit-identical to the baseline build.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
-    unsafe fn fold_linear_avx512(&self, acc: &mut Acc, s: Mask) {
-        self.fold_linear::<true>(acc, s)
+        self.fold_linear(acc, s)
     }
 
     /// The linear evaluation of the subsets of up to [`STREAM_LEAVES`] leaves, size by size, in
     /// batches of consecutive subsets' splits ([`Self::flush_stream`]). Each subset's values
     /// are those of [`Self::fold_linear`], bit for bit.
     #[inline(always)]
-    fn solve_small(&mut self) {
+    fn solve_small<const PAIRS: bool>(&mut self) {
         let n = self.n;
         let mut st = Stream::new();
         for k in 2..=STREAM_LEAVES.min(n as u32) {
@@ -1028,13 +1038,6 @@ impl<'a> GinkgoTrellis<'a> {
                 let low = mask::lowest(s);
                 for a in mask::splits(s) {
                     let b = s ^ a;
-                    // SAFETY: `a` and `b` are subsets of `s`, whose cell exists.
-                    let (ca, cb) = unsafe {
-                        (
-                            self.cells.get_unchecked(a as usize),
-                            self.cells.get_unchecked(b as usize),
-                        )
-                    };
                     let i = fill.len;
                     if a == low || b & (b - 1) == 0 {
                         st.batch.leaf_at.set(fill.leaves, i as u8);
@@ -1045,16 +1048,23 @@ impl<'a> GinkgoTrellis<'a> {
                     st.sqrt_t.set(i, p.sqrt_t);
                     st.inv_t.set(i, p.inv_t);
                     st.both_leaves.set(i, p.both_leaves);
+                    // SAFETY: `a` and `b` are subsets of `s`, whose cell exists.
+                    let (ca, cb) = unsafe {
+                        (
+                            self.cells.get_unchecked(a as usize),
+                            self.cells.get_unchecked(b as usize),
+                        )
+                    };
                     st.count.set(i, ca.count as u64 * cb.count as u64);
                     fill.len = i + 1;
                     if fill.len == STREAM {
-                        self.flush_stream(&mut st, fill, &shared, k, &mut open);
+                        self.flush_stream::<PAIRS>(&mut st, fill, &shared, k, &mut open);
                         fill = Fill::default();
                     }
                 }
             }
             if fill.len > 0 {
-                self.flush_stream(&mut st, fill, &shared, k, &mut open);
+                self.flush_stream::<PAIRS>(&mut st, fill, &shared, k, &mut open);
             }
         }
     }
@@ -1064,7 +1074,7 @@ impl<'a> GinkgoTrellis<'a> {
     /// subset whose last split is in the batch. `shared` holds the constants common to these
     /// subsets; `open`, the subset the batch begins in.
     #[inline(always)]
-    fn flush_stream(
+    fn flush_stream<const PAIRS: bool>(
         &mut self,
         st: &mut Stream,
         fill: Fill,
@@ -1104,8 +1114,13 @@ impl<'a> GinkgoTrellis<'a> {
         unsafe {
             // Staged even where gathers are available: with the parents' values also read per
             // lane, the gathers were slower (a 9-leaf jet 91 µs against 81 µs staged).
-            for i in 0..padded::<STREAM>(len) {
-                batch.stage(i, self.children(lane(i).0, batch.a.get(i)));
+            if PAIRS {
+                #[cfg(target_arch = "x86_64")]
+                avx512::stage(self.cells.as_ptr(), batch, s, len);
+            } else {
+                for i in 0..padded::<STREAM>(len) {
+                    batch.stage(i, self.children(lane(i).0, batch.a.get(i)));
+                }
             }
             let degenerate = if k <= STREAM_LEAF_LANES {
                 self.weigh::<true, STREAM>(batch, len, lane, zz, mm)
@@ -1154,14 +1169,14 @@ impl<'a> GinkgoTrellis<'a> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn solve_small_avx2(&mut self) {
-        self.solve_small()
+        self.solve_small::<false>()
     }
 
     /// [`Self::solve_small`] compiled for AVX-512 (see [`Self::fold_linear_avx512`]).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
     unsafe fn solve_small_avx512(&mut self) {
-        self.solve_small()
+        self.solve_small::<true>()
     }
 
     /// Appends split `a` of `s` to the batch (and to its leaf list if a child is a single
@@ -1255,7 +1270,7 @@ impl Recurrence for GinkgoTrellis<'_> {
                 let mut fill = Fill::default();
                 let (x, y) = self.push(&mut batch, &mut fill, s, a);
                 acc.count += count_product(x, y);
-                self.flush_linear::<false>(acc, s, &mut batch, fill);
+                self.flush_linear(acc, s, &mut batch, fill);
             }
             Mode::Log => self.split_log(acc, a, b),
         }
@@ -1269,7 +1284,7 @@ impl Recurrence for GinkgoTrellis<'_> {
                     self.split_log(acc, a, s ^ a);
                 }
             }
-            (Mode::Linear, Simd::Baseline) => self.fold_linear::<false>(acc, s),
+            (Mode::Linear, Simd::Baseline) => self.fold_linear(acc, s),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `set_simd` requires the caller to have checked that the CPU has AVX2.
             (Mode::Linear, Simd::Avx2) => unsafe { self.fold_linear_avx2(acc, s) },
