@@ -770,29 +770,7 @@ impl<'a> GinkgoTrellis<'a> {
         let Fill { len, leaves } = fill;
         let cells = &*self.cells;
         if leaves > 0 && leaf_list {
-            for j in 0..leaves {
-                let a = batch.a.get(batch.leaf_at.get(j) as usize);
-                let ca = cells.get_unchecked(a as usize);
-                let cb = cells.get_unchecked((s ^ a) as usize);
-                batch
-                    .leaf_t_max
-                    .set(j, if ca.t >= cb.t { ca.t } else { cb.t });
-                batch.leaf_sqrt_max.set(j, ca.sqrt_t.max(cb.sqrt_t));
-            }
-            for j in 0..padded::<BATCH>(leaves) {
-                let w = p.leaf_weight(batch.leaf_t_max.get(j), batch.leaf_sqrt_max.get(j));
-                batch.leaf_w.set(j, w);
-            }
-            for j in 0..leaves {
-                let i = batch.leaf_at.get(j) as usize;
-                let a = batch.a.get(i);
-                let ca = cells.get_unchecked(a as usize);
-                let cb = cells.get_unchecked((s ^ a) as usize);
-                let w = batch.leaf_w.get(j);
-                let finite = ca.z != 0.0 && cb.z != 0.0;
-                zz.set(i, if finite { w * ca.z * cb.z } else { 0.0 });
-                mm.set(i, if finite { w * ca.m * cb.m } else { 0.0 });
-            }
+            self.weigh_leaf_list(batch, leaves, |_| (s, *p), zz, mm);
         }
         if degenerate {
             // A child as heavy as the parent (t_P2 = 0) has density 0: its trees, counted
@@ -816,7 +794,7 @@ impl<'a> GinkgoTrellis<'a> {
         }
     }
 
-    /// The leaf-list loops of [`Self::flush_linear`] for [`Self::flush_stream`]: the weights
+    /// The leaf-list loops of [`Self::finish_batch`] and [`Self::flush_stream`]: the weights
     /// and products of the splits with a leaf child, listed in `batch.leaf_at`, replace what
     /// [`Self::weigh`] set for them. `lane(i)` gives split `i`'s parent and its constants.
     ///
@@ -908,37 +886,12 @@ impl<'a> GinkgoTrellis<'a> {
             let c = self.children(s, batch.a.get(i));
             batch.stage(i, c);
         }
-        let mut degenerate = false;
-        for i in 0..padded::<BATCH>(len) {
-            let c = batch.staged(i);
-            let t_p2 = p.t_p2(c.sqrt_max);
-            let inner = c.t_min > 0.0;
-            let w_inner = p.inner_weight(c.t_max, c.t_min, t_p2);
-            let w = if LEAF_LANES && !inner {
-                p.leaf_weight(c.t_max, c.sqrt_max)
-            } else {
-                w_inner
-            };
-            // In linear mode z = 0 exactly when a subset has no finite tree: a finite one
-            // whose z underflowed has already failed the range check, which reruns the log
-            // evaluation.
-            let psi_finite = if LEAF_LANES {
-                !inner | (t_p2 != 0.0)
-            } else {
-                inner & (t_p2 != 0.0)
-            };
-            let finite = psi_finite & (c.za != 0.0) & (c.zb != 0.0);
-            degenerate |= inner & (t_p2 == 0.0);
-            zz.set(i, if finite { w * c.za * c.zb } else { 0.0 });
-            mm.set(i, if finite { w * c.ma * c.mb } else { 0.0 });
-        }
-        degenerate
+        self.weigh::<LEAF_LANES, BATCH>(batch, len, |_| (s, *p), zz, mm)
     }
 
-    /// [`Self::weigh_subset`] over a batch of several subsets' splits ([`Self::flush_stream`]),
-    /// from the values staged in the batch; `lane(i)` gives split `i`'s parent and its
-    /// constants. The subset-by-subset fold keeps its own copy, with one parent's constants
-    /// held in registers: written over a closure like this one, it was 3–6 % slower.
+    /// The weights and products of a batch's splits, from the values staged in it: `lane(i)`
+    /// gives split `i`'s parent and its constants (one parent for [`Self::weigh_subset`],
+    /// several for [`Self::flush_stream`]); `LEAF_LANES` as in [`Self::weigh_subset`].
     ///
     /// # Safety
     /// The staged values must be set up to `padded(len)`.
