@@ -117,6 +117,36 @@ unsafe fn exp_nonpositive(x: V) -> V {
     mul(p, _mm512_castsi512_pd(scale))
 }
 
+/// [`super::Children`] of eight splits, one register per value.
+struct Children {
+    t_max: V,
+    t_min: V,
+    sqrt_max: V,
+    za: V,
+    zb: V,
+    ma: V,
+    mb: V,
+}
+
+/// The values of the splits whose children are the cells `a[i]` and `b[i]`, chosen as
+/// [`GinkgoTrellis::children`] chooses them.
+#[inline(always)]
+unsafe fn children(a: &[*const f64; LANES], b: &[*const f64; LANES]) -> Children {
+    // SAFETY: the pointers are cells.
+    let ((ta, sa), (za, ma), (tb, sb), (zb, mb)) =
+        unsafe { (pairs(a, T), pairs(a, Z), pairs(b, T), pairs(b, Z)) };
+    let a_heavier = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(ta, tb);
+    Children {
+        t_max: _mm512_mask_blend_pd(a_heavier, tb, ta),
+        t_min: _mm512_mask_blend_pd(a_heavier, ta, tb),
+        sqrt_max: _mm512_max_pd(sa, sb),
+        za,
+        zb,
+        ma,
+        mb,
+    }
+}
+
 /// Stores eight `f64` at lane `i` of `lane`.
 #[inline(always)]
 unsafe fn put<const L: usize>(lane: &mut Lane<f64, L>, i: usize, v: V) {
@@ -150,16 +180,14 @@ pub(super) unsafe fn stage<const L: usize>(
         }
         // SAFETY: the pointers are cells; `g + LANES ≤ L` (whole groups).
         unsafe {
-            let ((ta, sa), (za, ma), (tb, sb), (zb, mb)) =
-                (pairs(&pa, T), pairs(&pa, Z), pairs(&pb, T), pairs(&pb, Z));
-            let a_heavier = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(ta, tb);
-            put(&mut batch.t_max, g, _mm512_mask_blend_pd(a_heavier, tb, ta));
-            put(&mut batch.t_min, g, _mm512_mask_blend_pd(a_heavier, ta, tb));
-            put(&mut batch.sqrt_max, g, _mm512_max_pd(sa, sb));
-            put(&mut batch.za, g, za);
-            put(&mut batch.zb, g, zb);
-            put(&mut batch.ma, g, ma);
-            put(&mut batch.mb, g, mb);
+            let c = children(&pa, &pb);
+            put(&mut batch.t_max, g, c.t_max);
+            put(&mut batch.t_min, g, c.t_min);
+            put(&mut batch.sqrt_max, g, c.sqrt_max);
+            put(&mut batch.za, g, c.za);
+            put(&mut batch.zb, g, c.zb);
+            put(&mut batch.ma, g, c.ma);
+            put(&mut batch.mb, g, c.mb);
         }
     }
 }
@@ -183,12 +211,15 @@ unsafe fn weigh(
     b: &[*const f64; LANES],
 ) -> Weighed {
     // SAFETY: the pointers are cells.
-    let ((ta, sa), (za, ma), (tb, sb), (zb, mb)) =
-        unsafe { (pairs(a, T), pairs(a, Z), pairs(b, T), pairs(b, Z)) };
-    let a_heavier = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(ta, tb);
-    let t_max = _mm512_mask_blend_pd(a_heavier, tb, ta);
-    let t_min = _mm512_mask_blend_pd(a_heavier, ta, tb);
-    let sqrt_max = _mm512_max_pd(sa, sb);
+    let Children {
+        t_max,
+        t_min,
+        sqrt_max,
+        za,
+        zb,
+        ma,
+        mb,
+    } = unsafe { children(a, b) };
     // Parent::t_p2
     let d = sub(splat(p.sqrt_t), sqrt_max);
     let t_p2 = mul(d, d);
