@@ -52,17 +52,80 @@ pub fn splits(s: Mask) -> Splits {
         low,
         rest: s ^ low,
         sub: 0,
+        stop: s ^ low,
         done: s == low || s == 0,
     }
 }
 
-/// Iterator returned by [`splits`]; yields `A` (the part holding the lowest leaf).
+/// Part `p` of the `2^bits` runs of consecutive splits into which the `bits` highest leaves of
+/// `s ∖ lowest(s)` cut [`splits`]`(s)`: the splits whose `A` holds exactly the ones of those
+/// leaves that the bits of `p` select (bit 0 of `p` for the lowest of them). Part 0 begins with
+/// split 0; every part has `2^(size(s) − 1 − bits)` splits but the last, which lacks `A = s`.
+/// Needs `bits < size(s)` and `p < 2^bits`.
+pub fn splits_part(s: Mask, bits: u32, p: u32) -> Splits {
+    let low = lowest(s);
+    let rest = s ^ low;
+    debug_assert!(bits < size(s) && p < 1 << bits);
+    let mut high = rest;
+    for _ in 0..size(rest) - bits {
+        high &= high - 1;
+    }
+    let mut fixed = low;
+    for (j, leaf) in leaves(high).enumerate() {
+        if p >> j & 1 != 0 {
+            fixed |= 1 << leaf;
+        }
+    }
+    let whole = 1u64 << (size(rest) - bits);
+    let last = p + 1 == 1 << bits;
+    Splits {
+        low: fixed,
+        rest: rest ^ high,
+        sub: 0,
+        // A non-last run ends on the last submask (`sub` wraps to 0 after it), the last one
+        // before it (the whole of `s`).
+        stop: if last { rest ^ high } else { 0 },
+        done: last && whole == 1,
+    }
+}
+
+/// Iterator returned by [`splits`] and [`splits_part`]; yields `A` (the part holding the lowest
+/// leaf): the leaves [`Splits::fixed`] that every `A` of the run holds, and each submask of
+/// [`Splits::varying`] in increasing numeric order.
 #[derive(Clone, Debug)]
 pub struct Splits {
     low: Mask,
     rest: Mask,
     sub: Mask,
+    /// The `sub` after the run's last one.
+    stop: Mask,
     done: bool,
+}
+
+impl Splits {
+    /// The leaves every `A` of the run holds: the lowest of `s`, and in a part the high leaves
+    /// that select it.
+    #[inline]
+    pub fn fixed(&self) -> Mask {
+        self.low
+    }
+
+    /// The leaves whose submasks the run's `A`s add to [`Self::fixed`], in increasing numeric
+    /// order from the empty one.
+    #[inline]
+    pub fn varying(&self) -> Mask {
+        self.rest
+    }
+
+    /// Number of splits in the run (before any has been taken).
+    #[inline]
+    pub fn total(&self) -> u64 {
+        if self.done {
+            0
+        } else {
+            (1u64 << size(self.rest)) - (self.stop == self.rest && self.rest != 0) as u64
+        }
+    }
 }
 
 impl Iterator for Splits {
@@ -75,7 +138,7 @@ impl Iterator for Splits {
         }
         let a = self.low | self.sub;
         self.sub = self.sub.wrapping_sub(self.rest) & self.rest;
-        self.done = self.sub == self.rest;
+        self.done = self.sub == self.stop;
         Some(a)
     }
 }
@@ -116,6 +179,20 @@ mod tests {
             assert_eq!(it.next(), Some(want));
         }
         assert_eq!(it.next(), None);
+    }
+
+    #[test]
+    fn the_parts_of_the_splits_are_consecutive_runs_in_order() {
+        for s in 1u32..(1 << 9) {
+            for bits in 0..size(s) {
+                let parts = (0..1 << bits).flat_map(|p| {
+                    let part = splits_part(s, bits, p);
+                    assert_eq!(part.total(), part.clone().count() as u64);
+                    part
+                });
+                assert!(parts.eq(splits(s)), "s={s:b} bits={bits}");
+            }
+        }
     }
 
     #[test]

@@ -400,3 +400,76 @@ fn a_child_as_heavy_as_its_parent_makes_the_split_infinite_in_the_linear_evaluat
     );
     assert!(close(r.map_llh, bf.map_llh, 1e-11));
 }
+
+/// A subset of at least `PARTS_FROM` leaves adds its splits up in parts (so that threads can
+/// share it): the batched fold of every SIMD variant, the split-by-split fold and the parts
+/// evaluated one by one and joined must all leave the same bits in every cell of 13 leaves
+/// (compared as the cells' `Debug` text, which shows every bit of their values: log Z alone
+/// would hide the last bits of Z), and agree with the log evaluation.
+#[test]
+fn large_subsets_add_up_their_parts_alike_in_every_evaluation() {
+    use jettrellis_core::recurrence::{run, Recurrence};
+    use jettrellis_core::trellis::{PARTS, PARTS_FROM};
+    let n = 13;
+    assert!(n as u32 > PARTS_FROM);
+    let leaves: Vec<Momentum> = (0..n)
+        .map(|i| {
+            let a = i as f64 * 2.4;
+            leaf(
+                5.0 + 7.0 * ((i * 5) % 11) as f64,
+                0.25 * a.cos(),
+                0.25 * a.sin(),
+                (i % 4) as f64,
+            )
+        })
+        .collect();
+    let params = GinkgoParams::default();
+    let full = mask::full(n);
+    let cells = |solve: &dyn Fn(&mut GinkgoTrellis<'_>)| {
+        let mut c = vec![Cell::default(); 1 << n];
+        solve(&mut GinkgoTrellis::new(&leaves, params, &mut c).unwrap());
+        c.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>()
+    };
+    let base = cells(&|tr| assert!(tr.solve_in(Mode::Linear)));
+    let single = cells(&|tr| {
+        tr.reset(Mode::Linear);
+        run(&mut SplitBySplit(tr), n);
+    });
+    assert_eq!(single, base, "split by split");
+    for simd in simd_variants() {
+        let with = cells(&|tr| {
+            // SAFETY: `simd_variants` lists only what this CPU supports.
+            unsafe { tr.set_simd(simd) };
+            tr.solve();
+        });
+        assert_eq!(with, base, "{simd:?}");
+    }
+    let mut c0 = vec![Cell::default(); 1 << n];
+    let mut tr = GinkgoTrellis::new(&leaves, params, &mut c0).unwrap();
+    assert!(tr.solve_in(Mode::Linear));
+    let mut in_parts = 0;
+    for s in 1..=full {
+        let parts = tr.parts(s);
+        assert_eq!(parts > 1, mask::size(s) >= PARTS_FROM && tr.count(s) > 0);
+        if parts > 1 {
+            assert_eq!(parts, PARTS);
+            in_parts += 1;
+            let accs: Vec<_> = (0..parts).map(|p| tr.eval_part(s, p)).collect();
+            let joined = tr.join_parts(s, &accs);
+            let one = cells(&|one| {
+                one.reset(Mode::Linear);
+                one.store(s, joined);
+            });
+            assert_eq!(one[s as usize], base[s as usize], "parts joined, s={s:#b}");
+        }
+    }
+    assert_eq!(in_parts, 14);
+    let mut c1 = vec![Cell::default(); 1 << n];
+    let mut log = GinkgoTrellis::new(&leaves, params, &mut c1).unwrap();
+    assert!(log.solve_in(Mode::Log));
+    for s in 1..=full {
+        assert!(close(log.log_z(s), tr.log_z(s), 1e-12), "s={s:#b}");
+        assert!(close(log.map(s), tr.map(s), 1e-12), "s={s:#b}");
+        assert_eq!(log.count(s), tr.count(s));
+    }
+}

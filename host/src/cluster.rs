@@ -4,8 +4,10 @@ use crate::jets::{read_jets, SourcedJet};
 use crate::{io, trees};
 use anyhow::{bail, Result};
 use jettrellis_core::recurrence::{self, Recurrence};
-use jettrellis_core::trellis::{Cell, GinkgoTrellis, TrellisResult, MAX_LEAVES};
-use jettrellis_core::{sample, GinkgoParams, Mask};
+use jettrellis_core::trellis::{
+    Cell, GinkgoTrellis, Mode, TrellisResult, MAX_LEAVES, PARTS, PARTS_FROM,
+};
+use jettrellis_core::{mask, sample, GinkgoParams, Mask};
 use rand_chacha::rand_core::SeedableRng;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -87,10 +89,20 @@ pub struct TrellisRecord {
     pub samples: Option<Vec<serde_json::Value>>,
 }
 
-/// Solves the recurrence evaluating all subsets of each size in parallel on the rayon pool.
+/// Solves the recurrence on the rayon pool, with the bits of the sequential solve. In linear
+/// mode the subsets of fewer than [`PARTS_FROM`] leaves are evaluated size by size, all subsets
+/// of a size in parallel; the larger ones in numeric order, one at a time, their parts
+/// ([`GinkgoTrellis::eval_part`]) in parallel. Size by size, the cores work on subsets far
+/// apart in a buffer beyond the caches; in numeric order, as the sequential solve goes, on
+/// neighbouring cells (N = 20 on two cores: 9.5–10.9 s → 8.9–10.0 s). In log mode (a rare
+/// fallback, which has no parts) every size is evaluated size by size.
 pub fn drive_parallel(tr: &mut GinkgoTrellis<'_>) {
     let n = tr.leaves();
-    for k in 2..=n as u32 {
+    let by_size = match tr.mode() {
+        Mode::Linear => (PARTS_FROM - 1).min(n as u32),
+        Mode::Log => n as u32,
+    };
+    for k in 2..=by_size {
         let subs: Vec<Mask> = recurrence::subsets_of_size(n, k).collect();
         let shared: &GinkgoTrellis<'_> = tr;
         let accs: Vec<_> = subs
@@ -102,6 +114,23 @@ pub fn drive_parallel(tr: &mut GinkgoTrellis<'_>) {
             tr.store(s, acc);
         }
     }
+    // On a worker thread of the pool: from outside it, every subset's parallel loop would
+    // block this thread on a lock until a worker has run it.
+    rayon::scope(|_| {
+        for s in 1..=mask::full(n) {
+            if mask::size(s) > by_size {
+                let shared: &GinkgoTrellis<'_> = tr;
+                let mut parts = [shared.begin(s); PARTS];
+                let parts = &mut parts[..shared.parts(s)];
+                parts
+                    .par_iter_mut()
+                    .enumerate()
+                    .for_each(|(p, acc)| *acc = shared.eval_part(s, p));
+                let acc = shared.join_parts(s, parts);
+                tr.store(s, acc);
+            }
+        }
+    });
 }
 
 /// Selects the widest vector instructions this CPU supports for the trellis's linear evaluation
@@ -250,4 +279,52 @@ fn write_records<T: Serialize>(path: Option<&std::path::Path>, records: &[T]) ->
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::synthetic_jet;
+
+    /// Solves `leaves` sequentially and with [`drive_parallel`] (on the best SIMD variant),
+    /// checks that every cell has the same bits (as `Debug` text: log Z alone would hide the
+    /// last bits of Z) and returns the mode used.
+    fn parallel_equals_sequential(leaves: &[jettrellis_core::Momentum]) -> Mode {
+        let solve = |parallel: bool| {
+            let mut c = vec![Cell::default(); 1 << leaves.len()];
+            let mut tr = GinkgoTrellis::new(leaves, GinkgoParams::default(), &mut c).unwrap();
+            use_best_simd(&mut tr);
+            if parallel {
+                tr.solve_with(drive_parallel);
+            } else {
+                tr.solve();
+            }
+            let mode = tr.mode();
+            (mode, c.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>())
+        };
+        let seq = solve(false);
+        assert!(solve(true) == seq);
+        seq.0
+    }
+
+    /// 13 leaves: the subsets of 12 and 13 leaves are evaluated in parts on the pool.
+    #[test]
+    fn the_parallel_driver_gives_the_sequential_bits() {
+        const { assert!(13 > PARTS_FROM) };
+        assert_eq!(
+            parallel_equals_sequential(&synthetic_jet(13, 7)),
+            Mode::Linear
+        );
+    }
+
+    /// Momenta of 10^15 GeV leave the linear range: both drivers rerun in log mode, which the
+    /// parallel one evaluates size by size.
+    #[test]
+    fn the_parallel_driver_gives_the_sequential_bits_in_the_log_fallback() {
+        let leaves: Vec<_> = synthetic_jet(13, 8)
+            .into_iter()
+            .map(|p| p.map(|x| x * 1e13))
+            .collect();
+        assert_eq!(parallel_equals_sequential(&leaves), Mode::Log);
+    }
 }

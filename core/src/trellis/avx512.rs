@@ -246,7 +246,13 @@ impl GinkgoTrellis<'_> {
     /// [`Self::fold_linear`] in AVX-512: the same batches, leaf lists, counts and sums, with
     /// the first loop's children read as pairs (see the module).
     #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
-    pub(super) unsafe fn fold_linear_avx512(&self, acc: &mut Acc, s: Mask) {
+    pub(super) unsafe fn fold_linear_avx512(
+        &self,
+        acc: &mut Acc,
+        s: Mask,
+        part_bits: u32,
+        part: u32,
+    ) {
         let p = self.parent(s);
         let k_inv_t = p.k_inner * p.inv_t;
         let cells = self.cells.as_ptr();
@@ -256,9 +262,12 @@ impl GinkgoTrellis<'_> {
         };
         let narrow = mask::size(s) <= NARROW_COUNT_LEAVES;
         let low = mask::lowest(s);
-        let rest = s ^ low;
+        // The run's `A`s, as `mask::Splits` yields them: with `sub` starting from a constant 0
+        // (not the part's first submask of `s ∖ low`), this loop is a third faster.
+        let splits = mask::splits_part(s, part_bits, part);
+        let (fixed, rest) = (splits.fixed(), splits.varying());
         let mut sub: Mask = 0;
-        let mut left = mask::split_count(mask::size(s));
+        let mut left = splits.total();
         let mut batch = Batch::new();
         let mut zz = Lane::<f64>::new();
         let mut mm = Lane::<f64>::new();
@@ -275,7 +284,7 @@ impl GinkgoTrellis<'_> {
                     let i = g + l;
                     // Past the end, the split (s, ∅): the empty set's Z = 0 keeps it out.
                     let (a, b) = if i < len {
-                        let a = low | sub;
+                        let a = fixed | sub;
                         sub = sub.wrapping_sub(rest) & rest;
                         let b = s ^ a;
                         if a == low || b & (b - 1) == 0 {

@@ -204,6 +204,23 @@ const NARROW_COUNT_LEAVES: u32 = 18;
 /// Splits folded per batch in linear mode.
 const BATCH: usize = 64;
 
+/// In linear mode, a subset of at least this many leaves adds up its splits' Z in [`PARTS`]
+/// runs of consecutive splits ([`mask::splits_part`]), each from zero, and then the runs' sums
+/// in order. So its parts can be evaluated on different threads
+/// ([`GinkgoTrellis::eval_part`]) with the bits of one thread's fold, and a jet of many leaves
+/// can use the caches as the sequential numeric order does (which the evaluation of whole
+/// subsets in parallel, size by size, cannot).
+pub const PARTS_FROM: u32 = 12;
+
+/// log₂ of [`PARTS`].
+const PART_BITS: u32 = 2;
+
+/// Parts of a subset of at least [`PARTS_FROM`] leaves (four, so that up to four threads can
+/// share one subset; the values do not depend on how many do).
+pub const PARTS: usize = 1 << PART_BITS;
+
+const _: () = assert!(BATCH as u64 <= 1 << (PARTS_FROM - 1 - PART_BITS));
+
 /// The vector loops run over whole groups of this many lanes (one AVX-512 register of `f64`;
 /// two AVX2 or four SSE2 ones): a batch is padded up to a multiple of it, so that no loop ends
 /// in a scalar remainder, which would dominate subsets of a few dozen splits.
@@ -442,12 +459,30 @@ impl Open {
 #[derive(Clone, Copy, Debug)]
 pub struct Acc {
     z: f64,
+    /// Linear mode: the sum of the finished parts' `z` (see [`PARTS_FROM`]).
+    z_done: f64,
     /// Running maximum for log-sum-exp in log mode.
     zmax: f64,
     m: f64,
     count: u128,
     best: Mask,
     skip: bool,
+}
+
+impl Acc {
+    /// Appends the next part of a linear evaluation (see [`PARTS_FROM`]): its `z` (summed from
+    /// zero) joins the finished parts' sum; its MAP value replaces the best so far only when
+    /// greater, as if its splits had been folded here.
+    #[inline]
+    fn absorb(&mut self, part: Acc) {
+        self.z_done += self.z;
+        self.z = part.z;
+        self.count += part.count;
+        if part.m > self.m {
+            self.m = part.m;
+            self.best = part.best;
+        }
+    }
 }
 
 /// A cluster trellis over one jet, on caller-provided cells.
@@ -612,6 +647,43 @@ impl<'a> GinkgoTrellis<'a> {
         if !self.linear_ok {
             self.reset(Mode::Log);
             drive(self);
+        }
+    }
+
+    /// How many parts [`Self::eval_part`] evaluates subset `s` in: [`PARTS`] for a subset of at
+    /// least [`PARTS_FROM`] leaves in linear mode that has splits to evaluate, else 1.
+    pub fn parts(&self, s: Mask) -> usize {
+        if self.mode == Mode::Linear && mask::size(s) >= PARTS_FROM && !self.begin(s).skip {
+            PARTS
+        } else {
+            1
+        }
+    }
+
+    /// Evaluates part `p < self.parts(s)` of subset `s` (its proper subsets must be stored),
+    /// without storing it: with one part, the whole subset as [`recurrence::eval`] does. The
+    /// parts of a subset may be evaluated on different threads; [`Self::join_parts`] makes the
+    /// accumulator [`recurrence::eval`] would have returned, bit for bit.
+    pub fn eval_part(&self, s: Mask, p: usize) -> Acc {
+        if self.parts(s) == 1 {
+            return recurrence::eval(self, s);
+        }
+        let mut acc = self.begin(s);
+        self.fold_run(&mut acc, s, PART_BITS, p as u32);
+        acc
+    }
+
+    /// The accumulator of `s` from its parts' ([`Self::eval_part`], in part order).
+    pub fn join_parts(&self, s: Mask, parts: &[Acc]) -> Acc {
+        match parts {
+            [one] => *one,
+            _ => {
+                let mut acc = self.begin(s);
+                for &part in parts {
+                    acc.absorb(part);
+                }
+                acc
+            }
         }
     }
 
@@ -934,14 +1006,14 @@ impl<'a> GinkgoTrellis<'a> {
 
     /// The linear evaluation of all splits of `s`, in batches.
     #[inline(always)]
-    fn fold_linear(&self, acc: &mut Acc, s: Mask) {
+    fn fold_linear(&self, acc: &mut Acc, s: Mask, splits: mask::Splits) {
         let mut batch = Batch::new();
         let mut fill = Fill::default();
         // Up to NARROW_COUNT_LEAVES leaves every product and partial sum of the count fits 64
         // bits; it joins the u128 total before each flush, which may take some back.
         let narrow = s.count_ones() <= NARROW_COUNT_LEAVES;
         let mut part: u64 = 0;
-        for a in mask::splits(s) {
+        for a in splits {
             let (x, y) = self.push(&mut batch, &mut fill, s, a);
             if narrow {
                 part += x as u64 * y as u64;
@@ -965,8 +1037,25 @@ impl<'a> GinkgoTrellis<'a> {
     /// off so that the results are bit-identical to the baseline build.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn fold_linear_avx2(&self, acc: &mut Acc, s: Mask) {
-        self.fold_linear(acc, s)
+    unsafe fn fold_linear_avx2(&self, acc: &mut Acc, s: Mask, splits: mask::Splits) {
+        self.fold_linear(acc, s, splits)
+    }
+
+    /// Folds the linear evaluation of `splits` (all of `s`'s, or one part) into `acc` with the
+    /// chosen vector instructions.
+    #[inline]
+    fn fold_run(&self, acc: &mut Acc, s: Mask, part_bits: u32, part: u32) {
+        match self.simd {
+            Simd::Baseline => self.fold_linear(acc, s, mask::splits_part(s, part_bits, part)),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `set_simd` requires the caller to have checked that the CPU has AVX2.
+            Simd::Avx2 => unsafe {
+                self.fold_linear_avx2(acc, s, mask::splits_part(s, part_bits, part))
+            },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `set_simd` requires the caller to have checked that the CPU has AVX-512.
+            Simd::Avx512 => unsafe { self.fold_linear_avx512(acc, s, part_bits, part) },
+        }
     }
 
     /// The linear evaluation of the subsets of up to [`STREAM_LEAVES`] leaves, size by size, in
@@ -1107,6 +1196,7 @@ impl<'a> GinkgoTrellis<'a> {
                 if open.left == 0 {
                     let acc = Acc {
                         z: open.z,
+                        z_done: 0.0,
                         zmax: f64::NEG_INFINITY,
                         m: open.m,
                         count: open.count as u128,
@@ -1199,6 +1289,7 @@ impl Recurrence for GinkgoTrellis<'_> {
         };
         Acc {
             z,
+            z_done: 0.0,
             zmax: f64::NEG_INFINITY,
             m,
             count: 0,
@@ -1220,9 +1311,14 @@ impl Recurrence for GinkgoTrellis<'_> {
     }
 
     #[inline]
-    fn split(&self, acc: &mut Acc, s: Mask, a: Mask, b: Mask, _index: u32) {
+    fn split(&self, acc: &mut Acc, s: Mask, a: Mask, b: Mask, index: u32) {
         match self.mode {
             Mode::Linear => {
+                let k = mask::size(s);
+                if k >= PARTS_FROM && index > 0 && index.is_multiple_of(1 << (k - 1 - PART_BITS)) {
+                    acc.z_done += acc.z;
+                    acc.z = 0.0;
+                }
                 let mut batch = Batch::new();
                 let mut fill = Fill::default();
                 let (x, y) = self.push(&mut batch, &mut fill, s, a);
@@ -1241,13 +1337,14 @@ impl Recurrence for GinkgoTrellis<'_> {
                     self.split_log(acc, a, s ^ a);
                 }
             }
-            (Mode::Linear, Simd::Baseline) => self.fold_linear(acc, s),
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `set_simd` requires the caller to have checked that the CPU has AVX2.
-            (Mode::Linear, Simd::Avx2) => unsafe { self.fold_linear_avx2(acc, s) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `set_simd` requires the caller to have checked that the CPU has AVX-512.
-            (Mode::Linear, Simd::Avx512) => unsafe { self.fold_linear_avx512(acc, s) },
+            (Mode::Linear, _) if mask::size(s) >= PARTS_FROM => {
+                for p in 0..PARTS {
+                    let mut part = self.begin(s);
+                    self.fold_run(&mut part, s, PART_BITS, p as u32);
+                    acc.absorb(part);
+                }
+            }
+            (Mode::Linear, _) => self.fold_run(acc, s, 0, 0),
         }
     }
 
@@ -1257,7 +1354,7 @@ impl Recurrence for GinkgoTrellis<'_> {
         c.best = acc.best;
         match self.mode {
             Mode::Linear => {
-                c.z = acc.z;
+                c.z = acc.z_done + acc.z;
                 c.m = acc.m;
                 if acc.count > 0 && !(acc.m >= LINEAR_MIN && acc.z <= LINEAR_MAX) {
                     self.linear_ok = false;
