@@ -94,7 +94,8 @@ pub struct TrellisRecord {
 /// of a size in parallel; the larger ones in numeric order, one at a time, their parts
 /// ([`GinkgoTrellis::eval_part`]) in parallel. Size by size, the cores work on subsets far
 /// apart in a buffer beyond the caches; in numeric order, as the sequential solve goes, on
-/// neighbouring cells (N = 20 on two cores: 9.5–10.9 s → 8.9–10.0 s). In log mode (a rare
+/// neighbouring cells (N = 20 on two cores: 8.8–10.6 s → 7.8–9.2 s per jet; N ≤ 18, whose
+/// buffer fits the L3 cache, unchanged). In log mode (a rare
 /// fallback, which has no parts) every size is evaluated size by size.
 pub fn drive_parallel(tr: &mut GinkgoTrellis<'_>) {
     let n = tr.leaves();
