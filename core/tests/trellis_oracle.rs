@@ -401,6 +401,21 @@ fn a_child_as_heavy_as_its_parent_makes_the_split_infinite_in_the_linear_evaluat
     assert!(close(r.map_llh, bf.map_llh, 1e-11));
 }
 
+/// Thirteen leaves of 5 to 75 GeV times `scale` (masses too) in a cone of 0.25.
+fn thirteen_leaves(scale: f64) -> Vec<Momentum> {
+    (0..13)
+        .map(|i| {
+            let a = i as f64 * 2.4;
+            leaf(
+                scale * (5.0 + 7.0 * ((i * 5) % 11) as f64),
+                0.25 * a.cos(),
+                0.25 * a.sin(),
+                scale * scale * (i % 4) as f64,
+            )
+        })
+        .collect()
+}
+
 /// A subset of at least `PARTS_FROM` leaves adds its splits up in parts (so that threads can
 /// share it): the batched fold of every SIMD variant, the split-by-split fold and the parts
 /// evaluated one by one and joined must all leave the same bits in every cell of 13 leaves
@@ -410,19 +425,9 @@ fn a_child_as_heavy_as_its_parent_makes_the_split_infinite_in_the_linear_evaluat
 fn large_subsets_add_up_their_parts_alike_in_every_evaluation() {
     use jettrellis_core::recurrence::{run, Recurrence};
     use jettrellis_core::trellis::{PARTS, PARTS_FROM};
-    let n = 13;
+    let leaves = thirteen_leaves(1.0);
+    let n = leaves.len();
     assert!(n as u32 > PARTS_FROM);
-    let leaves: Vec<Momentum> = (0..n)
-        .map(|i| {
-            let a = i as f64 * 2.4;
-            leaf(
-                5.0 + 7.0 * ((i * 5) % 11) as f64,
-                0.25 * a.cos(),
-                0.25 * a.sin(),
-                (i % 4) as f64,
-            )
-        })
-        .collect();
     let params = GinkgoParams::default();
     let full = mask::full(n);
     let cells = |solve: &dyn Fn(&mut GinkgoTrellis<'_>)| {
@@ -471,5 +476,27 @@ fn large_subsets_add_up_their_parts_alike_in_every_evaluation() {
         assert!(close(log.log_z(s), tr.log_z(s), 1e-12), "s={s:#b}");
         assert!(close(log.map(s), tr.map(s), 1e-12), "s={s:#b}");
         assert_eq!(log.count(s), tr.count(s));
+    }
+}
+
+/// The linear evaluation holds values up to 1e290 (beyond, the products of two children could
+/// overflow): a subset evaluated in parts is checked on its whole Z, not on its last part's.
+/// Scaling the jet and t_cut down scales every weight up; Z of the root crosses 1e290
+/// (ln = 667.75) between these two scales.
+#[test]
+fn the_linear_range_check_sees_the_whole_of_a_subset_in_parts() {
+    for (scale, mode) in [(1.15e-15, Mode::Linear), (1.10e-15, Mode::Log)] {
+        let leaves = thirteen_leaves(scale);
+        let params = GinkgoParams {
+            t_cut: 16.0 * scale * scale,
+            ..GinkgoParams::default()
+        };
+        let (log_z, ..) = solve(&leaves, params, Some(Mode::Log));
+        let mut cells = vec![Cell::default(); 1 << leaves.len()];
+        let mut tr = GinkgoTrellis::new(&leaves, params, &mut cells).unwrap();
+        tr.solve();
+        assert_eq!(tr.mode(), mode, "scale {scale:e}, log Z {log_z}");
+        assert!(close(tr.result().log_z, log_z, 1e-12));
+        assert_eq!(log_z > 1e290f64.ln(), mode == Mode::Log);
     }
 }

@@ -1356,7 +1356,7 @@ impl Recurrence for GinkgoTrellis<'_> {
             Mode::Linear => {
                 c.z = acc.z_done + acc.z;
                 c.m = acc.m;
-                if acc.count > 0 && !(acc.m >= LINEAR_MIN && acc.z <= LINEAR_MAX) {
+                if acc.count > 0 && !(acc.m >= LINEAR_MIN && c.z <= LINEAR_MAX) {
                     self.linear_ok = false;
                 }
             }
