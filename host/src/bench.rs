@@ -59,7 +59,7 @@ pub struct Row {
     pub s_per_jet_1core: [f64; 3],
     /// Nanoseconds per split on one core (median).
     pub ns_per_split_1core: f64,
-    /// Seconds per jet over all cores (one jet, subsets of a size in parallel): min, median, max.
+    /// Seconds per jet over all cores (one jet, `cluster::drive_parallel`): min, median, max.
     pub s_per_jet_all: [f64; 3],
     /// Nanoseconds per split over all cores (median wall time).
     pub ns_per_split_all: f64,

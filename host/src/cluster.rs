@@ -13,8 +13,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
 
-/// Jets with at least this many leaves are solved one at a time with every core on the
-/// subsets of each size; smaller ones are spread over the cores one jet per task.
+/// Jets with at least this many leaves are solved one at a time with every core inside the jet
+/// ([`drive_parallel`]); smaller ones are spread over the cores one jet per task.
 pub const PARALLEL_INSIDE_FROM: usize = 13;
 
 /// Clustering algorithm.

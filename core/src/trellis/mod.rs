@@ -639,8 +639,9 @@ impl<'a> GinkgoTrellis<'a> {
     }
 
     /// Solves the trellis with a caller-supplied driver of the recurrence (for example one that
-    /// evaluates each subset size in parallel). `drive` must evaluate and store every subset of
-    /// two or more leaves after its proper subsets.
+    /// evaluates the subsets of each size, or the parts of a subset ([`Self::eval_part`]), in
+    /// parallel). `drive` must evaluate and store every subset of two or more leaves after its
+    /// proper subsets.
     pub fn solve_with(&mut self, mut drive: impl FnMut(&mut Self)) {
         self.reset(Mode::Linear);
         drive(self);
