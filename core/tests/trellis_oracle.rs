@@ -500,3 +500,14 @@ fn the_linear_range_check_sees_the_whole_of_a_subset_in_parts() {
         assert_eq!(log_z > 1e290f64.ln(), mode == Mode::Log);
     }
 }
+
+/// Asking for a part a subset does not have is a caller's error, not a silent wrong run.
+#[test]
+#[should_panic(expected = "part 4 of a subset evaluated in 4")]
+fn a_part_beyond_the_parts_of_a_subset_panics() {
+    let leaves = thirteen_leaves(1.0);
+    let mut cells = vec![Cell::default(); 1 << leaves.len()];
+    let mut tr = GinkgoTrellis::new(&leaves, GinkgoParams::default(), &mut cells).unwrap();
+    tr.solve();
+    tr.eval_part(mask::full(leaves.len()), 4);
+}

@@ -665,8 +665,13 @@ impl<'a> GinkgoTrellis<'a> {
     /// without storing it: with one part, the whole subset as [`recurrence::eval`] does. The
     /// parts of a subset may be evaluated on different threads; [`Self::join_parts`] makes the
     /// accumulator [`recurrence::eval`] would have returned, bit for bit.
+    ///
+    /// # Panics
+    /// If `p ≥ self.parts(s)`.
     pub fn eval_part(&self, s: Mask, p: usize) -> Acc {
-        if self.parts(s) == 1 {
+        let parts = self.parts(s);
+        assert!(p < parts, "part {p} of a subset evaluated in {parts}");
+        if parts == 1 {
             return recurrence::eval(self, s);
         }
         let mut acc = self.begin(s);
@@ -675,7 +680,11 @@ impl<'a> GinkgoTrellis<'a> {
     }
 
     /// The accumulator of `s` from its parts' ([`Self::eval_part`], in part order).
+    ///
+    /// # Panics
+    /// If `parts` does not hold `self.parts(s)` accumulators.
     pub fn join_parts(&self, s: Mask, parts: &[Acc]) -> Acc {
+        assert_eq!(parts.len(), self.parts(s), "parts of subset {s:#b}");
         match parts {
             [one] => *one,
             _ => {
