@@ -29,6 +29,36 @@ pub fn sqrt(x: f64) -> f64 {
     libm::sqrt(x)
 }
 
+/// 1/i! for i = 0 … 15: the Taylor coefficients of [`exp_nonpositive`] and
+/// [`one_minus_exp_neg`] (and of the AVX-512 copy of the former, which must use the same).
+pub(crate) const INV_FACTORIAL: [f64; 16] = [
+    1.0,
+    1.0,
+    1.0 / 2.0,
+    1.0 / 6.0,
+    1.0 / 24.0,
+    1.0 / 120.0,
+    1.0 / 720.0,
+    1.0 / 5_040.0,
+    1.0 / 40_320.0,
+    1.0 / 362_880.0,
+    1.0 / 3_628_800.0,
+    1.0 / 39_916_800.0,
+    1.0 / 479_001_600.0,
+    1.0 / 6_227_020_800.0,
+    1.0 / 87_178_291_200.0,
+    1.0 / 1_307_674_368_000.0,
+];
+
+/// The Cody–Waite reduction of [`exp_nonpositive`]: ln 2 split so that `k · LN2_HI` is exact.
+pub(crate) const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+/// The low part of ln 2 (see [`LN2_HI`]).
+pub(crate) const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+/// Adding 1.5·2^52 rounds to an integer held in the low mantissa bits.
+pub(crate) const ROUND_SHIFT: f64 = 6_755_399_441_055_744.0;
+/// [`exp_nonpositive`] clamps its argument here (e^−708 ≈ 3·10⁻³⁰⁸, still normal).
+pub(crate) const EXP_MIN_ARG: f64 = -708.0;
+
 /// e^x for x ≤ 0 without branches, so that loops over it vectorize: Cody–Waite reduction
 /// `x = k ln 2 + r`, `|r| ≤ ln 2 / 2`, a degree-13 Taylor polynomial (truncation error
 /// < 5·10⁻¹⁸ relative) and `2^k` built in the exponent bits. Within 2 ulp of `libm::exp`
@@ -41,31 +71,27 @@ pub fn sqrt(x: f64) -> f64 {
 /// (the tail is scaled by r⁴ ≤ 0.015 before it meets them).
 #[inline(always)]
 pub fn exp_nonpositive(x: f64) -> f64 {
-    const LOG2E: f64 = core::f64::consts::LOG2_E;
-    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-    // Adding 1.5·2^52 rounds to an integer held in the low mantissa bits.
-    const SHIFT: f64 = 6_755_399_441_055_744.0;
-    let x = if x > -708.0 { x } else { -708.0 };
-    let shifted = x * LOG2E + SHIFT;
-    let kf = shifted - SHIFT;
+    const F: [f64; 16] = INV_FACTORIAL;
+    let x = if x > EXP_MIN_ARG { x } else { EXP_MIN_ARG };
+    let shifted = x * core::f64::consts::LOG2_E + ROUND_SHIFT;
+    let kf = shifted - ROUND_SHIFT;
     let r = (x - kf * LN2_HI) - kf * LN2_LO;
     let r2 = r * r;
     let r4 = r2 * r2;
     let r8 = r4 * r4;
-    let e4 = 1.0 / 24.0 + r * (1.0 / 120.0);
-    let e6 = 1.0 / 720.0 + r * (1.0 / 5_040.0);
-    let e8 = 1.0 / 40_320.0 + r * (1.0 / 362_880.0);
-    let e10 = 1.0 / 3_628_800.0 + r * (1.0 / 39_916_800.0);
-    let e12 = 1.0 / 479_001_600.0 + r * (1.0 / 6_227_020_800.0);
+    let e4 = F[4] + r * F[5];
+    let e6 = F[6] + r * F[7];
+    let e8 = F[8] + r * F[9];
+    let e10 = F[10] + r * F[11];
+    let e12 = F[12] + r * F[13];
     let f4 = e4 + r2 * e6;
     let f8 = e8 + r2 * e10;
     let tail = (f4 + r4 * f8) + r8 * e12;
-    let mut p = 1.0 / 6.0 + r * tail;
-    p = 0.5 + r * p;
-    p = 1.0 + r * p;
-    p = 1.0 + r * p;
-    let k = shifted.to_bits().wrapping_sub(SHIFT.to_bits());
+    let mut p = F[3] + r * tail;
+    p = F[2] + r * p;
+    p = F[1] + r * p;
+    p = F[0] + r * p;
+    let k = shifted.to_bits().wrapping_sub(ROUND_SHIFT.to_bits());
     let scale = f64::from_bits(k.wrapping_add(1023) << 52);
     p * scale
 }
@@ -81,17 +107,18 @@ pub fn one_minus_exp_neg(x: f64) -> f64 {
     let y2 = y * y;
     let y4 = y2 * y2;
     let y8 = y4 * y4;
-    let e0 = 1.0 / 120.0 + y * (1.0 / 720.0);
-    let e2 = 1.0 / 5_040.0 + y * (1.0 / 40_320.0);
-    let e4 = 1.0 / 362_880.0 + y * (1.0 / 3_628_800.0);
-    let e6 = 1.0 / 39_916_800.0 + y * (1.0 / 479_001_600.0);
-    let e8 = 1.0 / 6_227_020_800.0 + y * (1.0 / 87_178_291_200.0);
-    let e10 = 1.0 / 1_307_674_368_000.0;
+    const F: [f64; 16] = INV_FACTORIAL;
+    let e0 = F[5] + y * F[6];
+    let e2 = F[7] + y * F[8];
+    let e4 = F[9] + y * F[10];
+    let e6 = F[11] + y * F[12];
+    let e8 = F[13] + y * F[14];
+    let e10 = F[15];
     let tail = ((e0 + y2 * e2) + y4 * (e4 + y2 * e6)) + y8 * (e8 + y2 * e10);
-    let mut q = 1.0 / 24.0 + y * tail;
-    q = 1.0 / 6.0 + y * q;
-    q = 0.5 + y * q;
-    q = 1.0 + y * q;
+    let mut q = F[4] + y * tail;
+    q = F[3] + y * q;
+    q = F[2] + y * q;
+    q = F[1] + y * q;
     let series = x * q;
     let direct = 1.0 - exp_nonpositive(-x);
     if x < 0.35 {

@@ -838,7 +838,6 @@ pub fn report_generated(
     Ok(o)
 }
 
-/// Fills the keys every report shares from a synthesis of a design with `latency` and `ii`.
 /// Puts the cell counts of `r` (`lut`, `lut_mem`, `ff`, `dsp`, `bram`, `uram`, `carry`) into
 /// the JSON object `o`.
 fn counts_into(o: &mut Value, r: &Resources) {
@@ -856,6 +855,7 @@ fn counts_into(o: &mut Value, r: &Resources) {
     }
 }
 
+/// Fills the keys every report shares from a synthesis of a design with `latency` and `ii`.
 fn synth_keys(o: &mut Value, s: &Synth, dev: &Device, clock_mhz: f64, latency: u32, ii: u32) {
     let r = &s.res;
     let period = s.depth.period_ns(&dev.model);

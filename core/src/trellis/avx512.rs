@@ -85,33 +85,30 @@ unsafe fn pairs(c: &[*const f64; LANES], off: usize) -> (V, V) {
 /// [`crate::math::exp_nonpositive`], operation for operation.
 #[inline(always)]
 unsafe fn exp_nonpositive(x: V) -> V {
-    const LOG2E: f64 = core::f64::consts::LOG2_E;
-    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-    const SHIFT: f64 = 6_755_399_441_055_744.0;
-    // `x > −708 ? x : −708`: vmaxpd returns its second operand for a NaN, as the comparison does.
-    let x = _mm512_max_pd(x, splat(-708.0));
-    let shifted = add(mul(x, splat(LOG2E)), splat(SHIFT));
-    let kf = sub(shifted, splat(SHIFT));
+    use crate::math::{EXP_MIN_ARG, INV_FACTORIAL as F, LN2_HI, LN2_LO, ROUND_SHIFT};
+    // `x > min ? x : min`: vmaxpd returns its second operand for a NaN, as the comparison does.
+    let x = _mm512_max_pd(x, splat(EXP_MIN_ARG));
+    let shifted = add(mul(x, splat(core::f64::consts::LOG2_E)), splat(ROUND_SHIFT));
+    let kf = sub(shifted, splat(ROUND_SHIFT));
     let r = sub(sub(x, mul(kf, splat(LN2_HI))), mul(kf, splat(LN2_LO)));
     let r2 = mul(r, r);
     let r4 = mul(r2, r2);
     let r8 = mul(r4, r4);
-    let e4 = pair(r, 1.0 / 24.0, 1.0 / 120.0);
-    let e6 = pair(r, 1.0 / 720.0, 1.0 / 5_040.0);
-    let e8 = pair(r, 1.0 / 40_320.0, 1.0 / 362_880.0);
-    let e10 = pair(r, 1.0 / 3_628_800.0, 1.0 / 39_916_800.0);
-    let e12 = pair(r, 1.0 / 479_001_600.0, 1.0 / 6_227_020_800.0);
+    let e4 = pair(r, F[4], F[5]);
+    let e6 = pair(r, F[6], F[7]);
+    let e8 = pair(r, F[8], F[9]);
+    let e10 = pair(r, F[10], F[11]);
+    let e12 = pair(r, F[12], F[13]);
     let f4 = add(e4, mul(r2, e6));
     let f8 = add(e8, mul(r2, e10));
     let tail = add(add(f4, mul(r4, f8)), mul(r8, e12));
-    let mut p = add(splat(1.0 / 6.0), mul(r, tail));
-    p = add(splat(0.5), mul(r, p));
-    p = add(splat(1.0), mul(r, p));
-    p = add(splat(1.0), mul(r, p));
+    let mut p = add(splat(F[3]), mul(r, tail));
+    p = add(splat(F[2]), mul(r, p));
+    p = add(splat(F[1]), mul(r, p));
+    p = add(splat(F[0]), mul(r, p));
     let k = _mm512_sub_epi64(
         _mm512_castpd_si512(shifted),
-        _mm512_set1_epi64(SHIFT.to_bits() as i64),
+        _mm512_set1_epi64(ROUND_SHIFT.to_bits() as i64),
     );
     let scale = _mm512_slli_epi64::<52>(_mm512_add_epi64(k, _mm512_set1_epi64(1023)));
     mul(p, _mm512_castsi512_pd(scale))
