@@ -260,7 +260,8 @@ impl GinkgoTrellis<'_> {
         let narrow = mask::size(s) <= NARROW_COUNT_LEAVES;
         let low = mask::lowest(s);
         // The run's `A`s, as `mask::Splits` yields them: with `sub` starting from a constant 0
-        // (not the part's first submask of `s ∖ low`), this loop is a third faster.
+        // (not the part's first submask of `s ∖ low`), this loop is a third faster (N = 16 on one
+        // core, `jettrellis bench`: 0.15 s against 0.20 s with the other start).
         let splits = mask::splits_part(s, part_bits, part);
         let (fixed, rest) = (splits.fixed(), splits.varying());
         let mut sub: Mask = 0;
