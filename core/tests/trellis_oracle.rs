@@ -4,7 +4,9 @@
 use jettrellis_core::brute;
 use jettrellis_core::mask::{self, Mask};
 use jettrellis_core::sample::sample_tree;
-use jettrellis_core::trellis::{Cell, GinkgoTrellis, Mode};
+use jettrellis_core::trellis::{
+    Cell, GinkgoTrellis, JetLaneCell, JetLanes, Mode, JET_LANES, JET_LANES_MAX_LEAVES,
+};
 use jettrellis_core::{tree, GinkgoParams, Momentum};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -510,4 +512,171 @@ fn a_part_beyond_the_parts_of_a_subset_panics() {
     let mut tr = GinkgoTrellis::new(&leaves, GinkgoParams::default(), &mut cells).unwrap();
     tr.solve();
     tr.eval_part(mask::full(leaves.len()), 4);
+}
+
+/// The cells, results and MAP trees of eight jets solved side by side (`JetLanes`, with every
+/// SIMD variant) against each jet's own linear evaluation: every lane holding a jet must have
+/// its bits in every cell, or report that it left the linear range exactly when the jet's own
+/// evaluation did.
+fn check_side_by_side(jets: &[(Vec<Momentum>, GinkgoParams)]) -> Result<(), TestCaseError> {
+    let n = jets[0].0.len();
+    let lanes: Vec<(&[Momentum], GinkgoParams)> =
+        jets.iter().map(|(l, p)| (l.as_slice(), *p)).collect();
+    for simd in [None]
+        .into_iter()
+        .chain(simd_variants().into_iter().map(Some))
+    {
+        let mut lc = vec![JetLaneCell::default(); JetLanes::cells_needed(n)];
+        let mut side = JetLanes::new(&lanes, &mut lc).unwrap();
+        if let Some(simd) = simd {
+            // SAFETY: `simd_variants` lists only what this CPU supports.
+            unsafe { side.set_simd(simd) };
+        }
+        side.solve();
+        prop_assert_eq!(side.jets(), jets.len());
+        for (l, (leaves, params)) in jets.iter().enumerate() {
+            let mut c = vec![Cell::default(); 1 << n];
+            let mut own = GinkgoTrellis::new(leaves, *params, &mut c).unwrap();
+            let linear = own.solve_in(Mode::Linear);
+            let r = side.result(l);
+            prop_assert_eq!(r.is_some(), linear, "{:?} lane {}", simd, l);
+            if !linear {
+                continue;
+            }
+            prop_assert_eq!(r, Some(own.result()));
+            let (mut t1, mut t2) = (vec![(0, 0); n], vec![(0, 0); n]);
+            prop_assert_eq!(side.map_tree(l, &mut t1), own.map_tree(&mut t2));
+            prop_assert_eq!(&t1, &t2);
+            for s in 1..=mask::full(n) {
+                prop_assert_eq!(
+                    format!("{:?}", side.cell(l, s)),
+                    format!("{:?}", c[s as usize]),
+                    "{:?} lane {} s={:#b}",
+                    simd,
+                    l,
+                    s
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn params_strategy() -> impl Strategy<Value = GinkgoParams> {
+    (
+        0.5f64..3.0,
+        0.5f64..3.0,
+        prop_oneof![Just(16.0), Just(0.0), Just(1e-3), 0.0f64..400.0],
+    )
+        .prop_map(|(lambda, lambda_root, t_cut)| GinkgoParams {
+            lambda,
+            lambda_root,
+            t_cut,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(60))]
+
+    /// One to eight random jets of one to eleven leaves, each with its own λ, λ_root and t_cut.
+    #[test]
+    fn eight_jets_side_by_side_have_each_jets_own_bits(
+        jets in (1usize..=JET_LANES_MAX_LEAVES, 1usize..=JET_LANES).prop_flat_map(|(n, k)| {
+            prop::collection::vec((jet_strategy(n).prop_filter("n leaves", move |j| j.len() == n), params_strategy()), k)
+        })
+    ) {
+        check_side_by_side(&jets)?;
+    }
+}
+
+/// The edge cases beside ordinary jets: a jet that leaves the linear range (its lane must say
+/// so and the others keep their bits), splits with t_P2 = 0 (a child as heavy as its parent),
+/// massless collinear leaves (subsets of t = 0), t_cut = 0 (no finite tree) and a cut above
+/// every subset.
+#[test]
+fn eight_jets_side_by_side_keep_each_jets_bits_in_edge_cases() {
+    let ordinary = |i: usize| -> Vec<Momentum> {
+        (0..7)
+            .map(|k| {
+                let a = (i * 7 + k) as f64 * 0.9;
+                leaf(
+                    10.0 + 9.0 * k as f64,
+                    0.2 * a.cos(),
+                    0.2 * a.sin(),
+                    (k % 3) as f64,
+                )
+            })
+            .collect()
+    };
+    let extreme: Vec<Momentum> = (0..7)
+        .map(|i| {
+            leaf(
+                1e15 * (1.0 + i as f64),
+                0.2 - 0.06 * i as f64,
+                0.04 * i as f64 - 0.1,
+                4.0,
+            )
+        })
+        .collect();
+    let mut heavy = vec![leaf(1e17, 0.0, 0.0, 4.0), leaf(1.3e17, 0.07, -0.05, 9.0)];
+    for i in 0..5 {
+        let a = i as f64 * 0.7;
+        heavy.push(leaf(
+            2.0 + 0.1 * i as f64,
+            0.2 * a.cos(),
+            0.2 * a.sin(),
+            16.0,
+        ));
+    }
+    // Identical leaves: splits of exactly equal value, so MAP ties go to the lower split.
+    let twins: Vec<Momentum> = (0..7)
+        .map(|k| leaf(20.0 + (k / 3) as f64, 0.01 * (k / 3) as f64, 0.0, 2.0))
+        .collect();
+    let mut collinear = ordinary(3);
+    collinear[1] = leaf(30.0, 0.0, 0.0, 0.0);
+    collinear[2] = leaf(45.0, 0.0, 0.0, 0.0);
+    let d = GinkgoParams::default();
+    let strong = GinkgoParams {
+        lambda: 3.0,
+        lambda_root: 3.0,
+        t_cut: 16.0,
+    };
+    let jets = vec![
+        (ordinary(0), d),
+        (extreme, strong),
+        (heavy, d),
+        (collinear, d),
+        (ordinary(1), GinkgoParams { t_cut: 0.0, ..d }),
+        (ordinary(2), GinkgoParams { t_cut: 1e9, ..d }),
+        (twins, strong),
+    ];
+    check_side_by_side(&jets).unwrap();
+    let mut c = vec![JetLaneCell::default(); 1 << 7];
+    let lanes: Vec<(&[Momentum], GinkgoParams)> =
+        jets.iter().map(|(l, p)| (l.as_slice(), *p)).collect();
+    let mut side = JetLanes::new(&lanes, &mut c).unwrap();
+    side.solve();
+    assert_eq!(side.result(1), None, "the extreme jet must leave the range");
+    let r2 = side.result(2).unwrap();
+    assert!(r2.n_trees > 0 && r2.log_z.is_finite());
+    assert_eq!(side.result(4).unwrap().n_trees, 0);
+    assert_eq!(side.result(5).unwrap().n_trees, 0);
+}
+
+#[test]
+#[should_panic(expected = "one number of leaves")]
+fn jets_side_by_side_need_one_number_of_leaves() {
+    let a = thirteen_leaves(1.0);
+    let p = GinkgoParams::default();
+    let mut c = vec![JetLaneCell::default(); 1 << 5];
+    let _ = JetLanes::new(&[(&a[..5], p), (&a[..4], p)], &mut c);
+}
+
+#[test]
+#[should_panic(expected = "9 jets for 8 lanes")]
+fn at_most_eight_jets_go_side_by_side() {
+    let a = thirteen_leaves(1.0);
+    let p = GinkgoParams::default();
+    let mut c = vec![JetLaneCell::default(); 1 << 4];
+    let _ = JetLanes::new(&vec![(&a[..4], p); 9], &mut c);
 }

@@ -2,14 +2,16 @@
 //! on synthetic collimated jets, on one core and on all cores; with `--golden`, the throughput of
 //! the fixed-point golden model (scalar, and eight jets at once where the CPU has AVX-512).
 
-use crate::cluster::{drive_parallel, use_best_simd};
+use crate::cluster::{drive_parallel, use_best_simd, use_best_simd_lanes};
 use anyhow::{anyhow, Result};
 use jettrellis_core::fixed::{
     quantize_jet, Design, FixedJet, FixedTrellis, FxCell, LaneCell, LaneTrellis, Tables, LANES,
     MAX_FIXED_LEAVES,
 };
 use jettrellis_core::mask::total_splits;
-use jettrellis_core::trellis::{Cell, GinkgoTrellis};
+use jettrellis_core::trellis::{
+    Cell, GinkgoTrellis, JetLaneCell, JetLanes, JET_LANES, JET_LANES_MAX_LEAVES,
+};
 use jettrellis_core::{GinkgoParams, Momentum};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -59,6 +61,10 @@ pub struct Row {
     pub s_per_jet_1core: [f64; 3],
     /// Nanoseconds per split on one core (median).
     pub ns_per_split_1core: f64,
+    /// Seconds per jet on one core with eight jets solved side by side ([`JetLanes`], as
+    /// `cluster` solves jets of up to [`JET_LANES_MAX_LEAVES`] leaves): a run's time over 8;
+    /// min, median, max. Absent above that size.
+    pub s_per_jet_1core_8jets: Option<[f64; 3]>,
     /// Seconds per jet over all cores (one jet, `cluster::drive_parallel`): min, median, max.
     pub s_per_jet_all: [f64; 3],
     /// Nanoseconds per split over all cores (median wall time).
@@ -128,6 +134,21 @@ pub fn measure(n: usize, seconds: f64) -> Row {
         tr.solve_with(drive_parallel);
         std::hint::black_box(tr.result());
     });
+    let eight = (n <= JET_LANES_MAX_LEAVES).then(|| {
+        let jets: Vec<Vec<Momentum>> = (0..JET_LANES as u64)
+            .map(|l| synthetic_jet(n, 1000 * n as u64 + l))
+            .collect();
+        let lanes: Vec<(&[Momentum], GinkgoParams)> =
+            jets.iter().map(|j| (j.as_slice(), params)).collect();
+        let mut cells = vec![JetLaneCell::default(); JetLanes::cells_needed(n)];
+        let v = time_runs(seconds, || {
+            let mut tr = JetLanes::new(&lanes, &mut cells).expect("valid jets");
+            use_best_simd_lanes(&mut tr);
+            tr.solve();
+            std::hint::black_box(tr.result(0));
+        });
+        summary(&v).map(|t| t / JET_LANES as f64)
+    });
     let splits = total_splits(n as u32);
     let (s1, sa) = (summary(&one), summary(&all));
     Row {
@@ -137,6 +158,7 @@ pub fn measure(n: usize, seconds: f64) -> Row {
         runs_1core: one.len(),
         s_per_jet_1core: s1,
         ns_per_split_1core: s1[1] * 1e9 / splits as f64,
+        s_per_jet_1core_8jets: eight,
         s_per_jet_all: sa,
         ns_per_split_all: sa[1] * 1e9 / splits as f64,
         buffer_bytes: cells.len() * std::mem::size_of::<Cell>(),
@@ -291,12 +313,22 @@ pub fn run(args: &Args) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:>3} {:>12} {:>22} {:>9} {:>22} {:>9} {:>10}",
-        "N", "splits", "1 core s/jet min/med", "ns/split", "all cores s/jet", "ns/split", "buffer"
+        "{:>3} {:>12} {:>22} {:>9} {:>22} {:>22} {:>9} {:>10}",
+        "N",
+        "splits",
+        "1 core s/jet min/med",
+        "ns/split",
+        "1 core 8 side by side",
+        "all cores s/jet",
+        "ns/split",
+        "buffer"
     );
     for r in &rows {
+        let eight = r.s_per_jet_1core_8jets.map_or(format!("{:>22}", "-"), |t| {
+            format!("{:>10.3e} {:>10.3e} ", t[0], t[1])
+        });
         println!(
-            "{:>3} {:>12} {:>10.3e} {:>10.3e} {:>9.2} {:>10.3e} {:>10.3e} {:>9.2} {:>7} KiB",
+            "{:>3} {:>12} {:>10.3e} {:>10.3e} {:>9.2} {eight} {:>10.3e} {:>10.3e} {:>9.2} {:>7} KiB",
             r.leaves,
             r.splits,
             r.s_per_jet_1core[0],

@@ -5,9 +5,10 @@ use crate::{io, trees};
 use anyhow::{bail, Result};
 use jettrellis_core::recurrence::{self, Recurrence};
 use jettrellis_core::trellis::{
-    Cell, GinkgoTrellis, Mode, TrellisResult, MAX_LEAVES, PARTS, PARTS_FROM,
+    Cell, GinkgoTrellis, JetLaneCell, JetLanes, Mode, Simd, TrellisResult, JET_LANES,
+    JET_LANES_MAX_LEAVES, MAX_LEAVES, PARTS, PARTS_FROM,
 };
-use jettrellis_core::{mask, sample, GinkgoParams, Mask};
+use jettrellis_core::{mask, sample, GinkgoParams, Mask, Momentum};
 use rand_chacha::rand_core::SeedableRng;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -134,21 +135,31 @@ pub fn drive_parallel(tr: &mut GinkgoTrellis<'_>) {
     });
 }
 
-/// Selects the widest vector instructions this CPU supports for the trellis's linear evaluation
-/// (the results are bit-identical whichever is chosen).
-pub fn use_best_simd(tr: &mut GinkgoTrellis<'_>) {
+/// The widest vector instructions this CPU supports for the trellis's linear evaluation (the
+/// results are bit-identical whichever is chosen).
+pub fn best_simd() -> Simd {
     #[cfg(target_arch = "x86_64")]
     {
-        use jettrellis_core::trellis::Simd;
         use std::arch::is_x86_feature_detected as has;
         if has!("avx512f") && has!("avx512dq") && has!("avx512vl") {
-            // SAFETY: the CPU was just checked to support these AVX-512 subsets.
-            unsafe { tr.set_simd(Simd::Avx512) };
+            return Simd::Avx512;
         } else if has!("avx2") {
-            // SAFETY: the CPU was just checked to support AVX2.
-            unsafe { tr.set_simd(Simd::Avx2) };
+            return Simd::Avx2;
         }
     }
+    Simd::Baseline
+}
+
+/// Makes `tr` use [`best_simd`].
+pub fn use_best_simd(tr: &mut GinkgoTrellis<'_>) {
+    // SAFETY: `best_simd` chose what this CPU supports.
+    unsafe { tr.set_simd(best_simd()) };
+}
+
+/// Makes `tr` use [`best_simd`].
+pub fn use_best_simd_lanes(tr: &mut JetLanes<'_>) {
+    // SAFETY: `best_simd` chose what this CPU supports.
+    unsafe { tr.set_simd(best_simd()) };
 }
 
 /// Solves one jet's trellis on `cells` (resized as needed), in parallel inside the jet when
@@ -183,17 +194,8 @@ pub fn solve_jet(
     } else {
         tr.solve();
     }
-    let TrellisResult {
-        log_z,
-        map_llh,
-        n_trees,
-    } = tr.result();
     let mut nodes = vec![(0, 0); n.saturating_sub(1)];
-    let tree = match tr.map_tree(&mut nodes) {
-        Some(_) => trees::to_nested(&nodes, n),
-        None => serde_json::Value::Null,
-    };
-    let finite = |x: f64| x.is_finite().then_some(x);
+    let tree = tr.map_tree(&mut nodes).map(|_| trees::to_nested(&nodes, n));
     let samples = (samples > 0).then(|| {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
             seed ^ (jet.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
@@ -205,19 +207,77 @@ pub fn solve_jet(
             })
             .collect()
     });
-    Ok(TrellisRecord {
-        id: jet.output_id(),
-        algo: "trellis",
-        tree,
-        llh: finite(map_llh),
-        log_z: finite(log_z),
-        map_llh: finite(map_llh),
-        n_trees,
-        samples,
-    })
+    Ok(record(jet, tr.result(), tree, samples))
 }
 
-/// Solves every jet, in input order: small jets one per core, large ones each over all cores.
+/// The output record of `jet` from its results and MAP tree (`None`: no finite tree).
+fn record(
+    jet: &SourcedJet,
+    r: TrellisResult,
+    tree: Option<serde_json::Value>,
+    samples: Option<Vec<serde_json::Value>>,
+) -> TrellisRecord {
+    let finite = |x: f64| x.is_finite().then_some(x);
+    TrellisRecord {
+        id: jet.output_id(),
+        algo: "trellis",
+        tree: tree.unwrap_or(serde_json::Value::Null),
+        llh: finite(r.map_llh),
+        log_z: finite(r.log_z),
+        map_llh: finite(r.map_llh),
+        n_trees: r.n_trees,
+        samples,
+    }
+}
+
+/// Solves up to [`JET_LANES`] jets of one number of leaves side by side ([`JetLanes`]); a jet
+/// whose values leave the linear range, or a group with bad parameters, is solved alone (which
+/// falls back to the log evaluation, or names the jet in its error). The records are those of
+/// [`solve_jet`] without samples, bit for bit.
+pub fn solve_side_by_side(
+    group: &[&SourcedJet],
+    defaults: &GinkgoParams,
+    cells: &mut Vec<JetLaneCell>,
+    alone: &mut Vec<Cell>,
+) -> Vec<Result<TrellisRecord>> {
+    let n = group[0].jet.leaves.len();
+    let need = JetLanes::cells_needed(n);
+    if cells.len() < need {
+        cells.resize(need, JetLaneCell::default());
+    }
+    let lanes: Vec<(&[Momentum], GinkgoParams)> = group
+        .iter()
+        .map(|j| (j.jet.leaves.as_slice(), j.params(defaults)))
+        .collect();
+    let Ok(mut tr) = JetLanes::new(&lanes, cells) else {
+        return group
+            .iter()
+            .map(|j| solve_jet(j, defaults, 0, 0, alone, false))
+            .collect();
+    };
+    use_best_simd_lanes(&mut tr);
+    tr.solve();
+    let mut nodes = vec![(0, 0); n.saturating_sub(1)];
+    group
+        .iter()
+        .enumerate()
+        .map(|(l, j)| match tr.result(l) {
+            Some(r) => {
+                let tree = tr
+                    .map_tree(l, &mut nodes)
+                    .map(|_| trees::to_nested(&nodes, n));
+                Ok(record(j, r, tree, None))
+            }
+            None => solve_jet(j, defaults, 0, 0, alone, false),
+        })
+        .collect()
+}
+
+/// Solves every jet, in input order: large jets each over all cores; the others one task per
+/// jet, or, without posterior samples and with AVX2 or AVX-512, eight jets of one number of
+/// leaves (up to [`JET_LANES_MAX_LEAVES`]) per task side by side ([`solve_side_by_side`]:
+/// N = 9 on one core 74 µs per jet alone, 35 µs side by side with AVX-512). Either way every
+/// record has the same bits.
 pub fn solve_all(
     jets: &[SourcedJet],
     defaults: &GinkgoParams,
@@ -225,22 +285,48 @@ pub fn solve_all(
     seed: u64,
 ) -> Result<Vec<TrellisRecord>> {
     let pb = io::progress(jets.len() as u64, "trellis");
-    let small: Vec<Result<Option<TrellisRecord>>> = jets
+    let side_by_side = samples == 0 && best_simd() != Simd::Baseline;
+    // Each task: jets with their positions in `jets`.
+    let mut by_leaves: Vec<Vec<(usize, &SourcedJet)>> = vec![Vec::new(); JET_LANES_MAX_LEAVES + 1];
+    let mut tasks: Vec<Vec<(usize, &SourcedJet)>> = Vec::new();
+    for (i, j) in jets.iter().enumerate() {
+        let n = j.jet.leaves.len();
+        if side_by_side && (1..=JET_LANES_MAX_LEAVES).contains(&n) {
+            by_leaves[n].push((i, j));
+        } else if n < PARALLEL_INSIDE_FROM {
+            tasks.push(vec![(i, j)]);
+        }
+    }
+    tasks.extend(
+        by_leaves
+            .iter()
+            .flat_map(|g| g.chunks(JET_LANES).map(<[_]>::to_vec)),
+    );
+    let done: Vec<Vec<(usize, Result<TrellisRecord>)>> = tasks
         .par_iter()
-        .map_init(Vec::new, |cells, j| {
-            if j.jet.leaves.len() >= PARALLEL_INSIDE_FROM {
-                return Ok(None);
-            }
-            let r = solve_jet(j, defaults, samples, seed, cells, false).map(Some);
-            pb.inc(1);
-            r
-        })
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |(lane_cells, cells), task| {
+                let group: Vec<&SourcedJet> = task.iter().map(|t| t.1).collect();
+                let records = if group.len() > 1 {
+                    solve_side_by_side(&group, defaults, lane_cells, cells)
+                } else {
+                    vec![solve_jet(group[0], defaults, samples, seed, cells, false)]
+                };
+                pb.inc(group.len() as u64);
+                task.iter().map(|t| t.0).zip(records).collect()
+            },
+        )
         .collect();
+    let mut slots: Vec<Option<Result<TrellisRecord>>> = (0..jets.len()).map(|_| None).collect();
+    for (i, r) in done.into_iter().flatten() {
+        slots[i] = Some(r);
+    }
     let mut cells = Vec::new();
     let mut out = Vec::with_capacity(jets.len());
-    for (j, r) in jets.iter().zip(small) {
-        match r? {
-            Some(rec) => out.push(rec),
+    for (j, r) in jets.iter().zip(slots) {
+        match r {
+            Some(r) => out.push(r?),
             None => {
                 out.push(solve_jet(j, defaults, samples, seed, &mut cells, true)?);
                 pb.inc(1);
@@ -327,5 +413,66 @@ mod tests {
             .map(|p| p.map(|x| x * 1e13))
             .collect();
         assert_eq!(parallel_equals_sequential(&leaves), Mode::Log);
+    }
+
+    fn sourced(index: usize, leaves: Vec<Momentum>, lambda: Option<f64>) -> SourcedJet {
+        SourcedJet {
+            jet: crate::jets::Jet {
+                id: None,
+                leaves,
+                lambda,
+                lambda_root: None,
+                t_cut: None,
+                truth: None,
+            },
+            index,
+            line: index + 1,
+        }
+    }
+
+    /// Jets of 1 to 11 leaves, up to ten of each (whole groups of eight and remainders), some
+    /// with their own λ, one leaving the linear range: `solve_all` (side by side where the CPU
+    /// allows) must write every jet's record as solving it alone does, as JSON text.
+    #[test]
+    fn jets_side_by_side_get_the_records_of_jets_solved_alone() {
+        let mut jets = Vec::new();
+        for n in 1..=JET_LANES_MAX_LEAVES {
+            for k in 0..(n % 4) * 3 + 1 {
+                let mut leaves = synthetic_jet(n, (100 * n + k) as u64);
+                if n == 7 && k == 2 {
+                    leaves.iter_mut().for_each(|p| *p = p.map(|x| x * 1e13));
+                }
+                let lambda = (k % 3 == 1).then_some(2.5);
+                jets.push(sourced(jets.len(), leaves, lambda));
+            }
+        }
+        let d = GinkgoParams::default();
+        let all = solve_all(&jets, &d, 0, 0).unwrap();
+        let mut cells = Vec::new();
+        let mut fallbacks = 0;
+        for (j, r) in jets.iter().zip(&all) {
+            let alone = solve_jet(j, &d, 0, 0, &mut cells, false).unwrap();
+            assert_eq!(
+                serde_json::to_string(r).unwrap(),
+                serde_json::to_string(&alone).unwrap()
+            );
+            let mut c = vec![Cell::default(); 1 << j.jet.leaves.len()];
+            let mut tr = GinkgoTrellis::new(&j.jet.leaves, j.params(&d), &mut c).unwrap();
+            fallbacks += usize::from(!tr.solve_in(Mode::Linear));
+        }
+        assert_eq!(fallbacks, 1, "the scaled jet must leave the linear range");
+    }
+
+    /// A jet with a bad λ of its own among jets solved side by side: the error names it.
+    #[test]
+    fn a_bad_jet_among_jets_side_by_side_is_named() {
+        let jets: Vec<SourcedJet> = (0..8)
+            .map(|k| sourced(k, synthetic_jet(6, k as u64), (k == 5).then_some(-1.0)))
+            .collect();
+        let e = solve_all(&jets, &GinkgoParams::default(), 0, 0).unwrap_err();
+        assert!(
+            e.to_string().contains("jet 5 (line 6)") && e.to_string().contains("lambda"),
+            "{e}"
+        );
     }
 }

@@ -12,8 +12,8 @@
 //! `#[target_feature]` cannot be `#[inline(always)]`). Call them only from there.
 
 use super::{
-    count_product, padded, Acc, Batch, Cell, Fill, GinkgoTrellis, Lane, Parent, BATCH, LANES,
-    NARROW_COUNT_LEAVES,
+    count_product, leaf_child, padded, Acc, Batch, Cell, Fill, GinkgoTrellis, Lane, Parent, BATCH,
+    LANES, NARROW_COUNT_LEAVES,
 };
 use crate::mask::{self, Mask};
 use core::arch::x86_64::*;
@@ -285,7 +285,7 @@ impl GinkgoTrellis<'_> {
                         let a = fixed | sub;
                         sub = sub.wrapping_sub(rest) & rest;
                         let b = s ^ a;
-                        if a == low || b & (b - 1) == 0 {
+                        if leaf_child(low, a, b) {
                             batch.leaf_at.set(fill.leaves, i as u8);
                             fill.leaves += 1;
                         }

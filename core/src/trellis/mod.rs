@@ -17,6 +17,9 @@ use core::mem::MaybeUninit;
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod jet_lanes;
+
+pub use jet_lanes::{JetLaneCell, JetLanes, LaneAcc, JET_LANES, JET_LANES_MAX_LEAVES};
 
 /// Largest number of leaves the trellis accepts. Tree counts stay exact in `u128` up to here
 /// ((2·24 − 3)!! ≈ 2.5·10²⁸), and the buffers (64 B per subset) take 1 GiB at this size.
@@ -151,6 +154,28 @@ struct Parent {
 }
 
 impl Parent {
+    /// The constants of a parent with `√t` and `1/t`, of two leaves when `pair`.
+    #[inline(always)]
+    fn new(wt: &Weights, t_cut: f64, sqrt_t: f64, inv_t: f64, pair: bool) -> Self {
+        let lambda_t_cut = wt.lambda * t_cut;
+        Parent {
+            lambda: wt.lambda,
+            inner: wt.inner,
+            leaf: wt.leaf,
+            k_inner: wt.inner * wt.inner * (1.0 / (4.0 * PI)),
+            lambda_t_cut,
+            sqrt_t,
+            inv_t,
+            // Only needed when t_max = 0, that is when both children are single leaves: a
+            // cluster of several leaves reaches a batch only with t ≥ t_cut and t > 0.
+            both_leaves: if pair {
+                wt.leaf * math::one_minus_exp_neg(lambda_t_cut * inv_t)
+            } else {
+                0.0
+            },
+        }
+    }
+
     /// e^ψ of a split into two inner clusters, `t_p2` being [`Parent::t_p2`] of the heavier.
     #[inline(always)]
     fn inner_weight(&self, t_max: f64, t_min: f64, t_p2: f64) -> f64 {
@@ -501,6 +526,28 @@ pub struct GinkgoTrellis<'a> {
 const LINEAR_MIN: f64 = 1e-290;
 const LINEAR_MAX: f64 = 1e290;
 
+/// Whether a subset with trees, of linear `Z = z` and `e^MAP = m`, stays in the linear range
+/// (`m ≤ z`, so these two bounds keep both in it).
+#[inline(always)]
+fn in_linear_range(z: f64, m: f64) -> bool {
+    m >= LINEAR_MIN && z <= LINEAR_MAX
+}
+
+/// Whether a subset of mass² `t` can have a finite split. ψ = −∞ for every split of a subset
+/// below the cut, or of zero mass (ln 0). At t_cut = 0, ψ = −∞ for every split with a leaf
+/// child (ln(1 − e⁰)), which every tree has: no subset has a finite tree, and the linear
+/// evaluations, which leave that check to their leaf-child splits, can skip them all.
+#[inline(always)]
+fn can_split(t: f64, t_cut: f64) -> bool {
+    t >= t_cut && t > 0.0 && t_cut != 0.0
+}
+
+/// Whether split `a` (holding the lowest leaf `low` of its parent) or `b` is a single leaf.
+#[inline(always)]
+fn leaf_child(low: Mask, a: Mask, b: Mask) -> bool {
+    a == low || b & (b - 1) == 0
+}
+
 impl<'a> GinkgoTrellis<'a> {
     /// Number of cells a trellis over `n` leaves needs.
     pub const fn cells_needed(n: usize) -> usize {
@@ -776,24 +823,13 @@ impl<'a> GinkgoTrellis<'a> {
     #[inline(always)]
     fn parent(&self, s: Mask) -> Parent {
         let p = &self.cells[s as usize];
-        let wt = self.weights(s);
-        let lambda_t_cut = wt.lambda * self.params.t_cut;
-        Parent {
-            lambda: wt.lambda,
-            inner: wt.inner,
-            leaf: wt.leaf,
-            k_inner: wt.inner * wt.inner * (1.0 / (4.0 * PI)),
-            lambda_t_cut,
-            sqrt_t: p.sqrt_t,
-            inv_t: p.inv_t,
-            // Only needed when t_max = 0, that is when both children are single leaves: a
-            // cluster of several leaves reaches a batch only with t ≥ t_cut and t > 0.
-            both_leaves: if mask::size(s) == 2 {
-                wt.leaf * math::one_minus_exp_neg(lambda_t_cut * p.inv_t)
-            } else {
-                0.0
-            },
-        }
+        Parent::new(
+            self.weights(s),
+            self.params.t_cut,
+            p.sqrt_t,
+            p.inv_t,
+            mask::size(s) == 2,
+        )
     }
 
     /// Folds a batch of splits in linear mode. The first loop is branch-free and vectorizes
@@ -1099,7 +1135,7 @@ impl<'a> GinkgoTrellis<'a> {
                         )
                     };
                     let i = fill.len;
-                    if a == low || b & (b - 1) == 0 {
+                    if leaf_child(low, a, b) {
                         st.batch.leaf_at.set(fill.leaves, i as u8);
                         fill.leaves += 1;
                     }
@@ -1252,7 +1288,7 @@ impl<'a> GinkgoTrellis<'a> {
             )
         };
         let len = fill.len;
-        if a == mask::lowest(s) || b & (b - 1) == 0 {
+        if leaf_child(mask::lowest(s), a, b) {
             batch.leaf_at.set(fill.leaves, len as u8);
             fill.leaves += 1;
         }
@@ -1304,14 +1340,7 @@ impl Recurrence for GinkgoTrellis<'_> {
             m,
             count: 0,
             best: 0,
-            // ψ = −∞ for every split of a subset below the cut, or of zero mass (ln 0). At
-            // t_cut = 0, ψ = −∞ for every split with a leaf child (ln(1 − e⁰)), which every tree
-            // has: no subset has a finite tree, and the linear fold, which leaves that check to
-            // its leaf-child splits, can skip them all.
-            skip: {
-                let t = self.cells[s as usize].t;
-                !(t >= self.params.t_cut && t > 0.0) || self.params.t_cut == 0.0
-            },
+            skip: !can_split(self.cells[s as usize].t, self.params.t_cut),
         }
     }
 
@@ -1366,7 +1395,7 @@ impl Recurrence for GinkgoTrellis<'_> {
             Mode::Linear => {
                 c.z = acc.z_done + acc.z;
                 c.m = acc.m;
-                if acc.count > 0 && !(acc.m >= LINEAR_MIN && c.z <= LINEAR_MAX) {
+                if acc.count > 0 && !in_linear_range(c.z, acc.m) {
                     self.linear_ok = false;
                 }
             }
