@@ -118,13 +118,19 @@ impl ParentRows {
     }
 }
 
-/// Accumulator of one subset in every lane.
+/// The running sums and MAP of one subset in every lane.
 #[derive(Clone, Copy)]
-pub struct LaneAcc {
+struct Sums {
     z: Row,
     m: Row,
     count: Row,
     best: [Mask; JET_LANES],
+}
+
+/// Accumulator of one subset in every lane.
+#[derive(Clone, Copy)]
+pub struct LaneAcc {
+    sums: Sums,
     /// Lanes in which the subset cannot split ([`can_split`]).
     skip: [bool; JET_LANES],
     parent: ParentRows,
@@ -346,7 +352,7 @@ impl<'a> JetLanes<'a> {
 
     /// Adds split `a` of `s` in every lane; `LEAF`: a child is a single leaf.
     #[inline(always)]
-    fn add_split<const LEAF: bool>(&self, acc: &mut LaneAcc, s: Mask, a: Mask) {
+    fn add_split<const LEAF: bool>(&self, parent: &ParentRows, acc: &mut Sums, s: Mask, a: Mask) {
         // SAFETY: `a` and `s ∖ a` are subsets of `s`, whose cell exists.
         let (ca, cb) = unsafe {
             (
@@ -354,8 +360,11 @@ impl<'a> JetLanes<'a> {
                 self.cells.get_unchecked((s ^ a) as usize),
             )
         };
+        // Read from a copy: `m = if better { mm } else { m }` in place became a masked store,
+        // which the next split's comparison waited on.
+        let prev = *acc;
         for l in 0..JET_LANES {
-            let p = acc.parent.lane(l);
+            let p = parent.lane(l);
             // GinkgoTrellis::children
             let (t_max, t_min) = if ca.t[l] >= cb.t[l] {
                 (ca.t[l], cb.t[l])
@@ -374,15 +383,16 @@ impl<'a> JetLanes<'a> {
             let finite = psi_finite & (ca.z[l] != 0.0) & (cb.z[l] != 0.0);
             let zz = if finite { w * ca.z[l] * cb.z[l] } else { 0.0 };
             let mm = if finite { w * ca.m[l] * cb.m[l] } else { 0.0 };
-            acc.z[l] += zz;
-            let better = mm > acc.m[l];
-            acc.m[l] = if better { mm } else { acc.m[l] };
-            acc.best[l] = if better { a } else { acc.best[l] };
-            acc.count[l] += if finite {
-                ca.count[l] * cb.count[l]
-            } else {
-                0.0
-            };
+            let better = mm > prev.m[l];
+            acc.z[l] = prev.z[l] + zz;
+            acc.m[l] = if better { mm } else { prev.m[l] };
+            acc.best[l] = if better { a } else { prev.best[l] };
+            acc.count[l] = prev.count[l]
+                + if finite {
+                    ca.count[l] * cb.count[l]
+                } else {
+                    0.0
+                };
         }
     }
 }
@@ -408,10 +418,12 @@ impl Recurrence for JetLanes<'_> {
             )
         });
         LaneAcc {
-            z: [0.0; JET_LANES],
-            m: [0.0; JET_LANES],
-            count: [0.0; JET_LANES],
-            best: [0; JET_LANES],
+            sums: Sums {
+                z: [0.0; JET_LANES],
+                m: [0.0; JET_LANES],
+                count: [0.0; JET_LANES],
+                best: [0; JET_LANES],
+            },
             skip: core::array::from_fn(|l| !can_split(c.t[l], self.t_cut[l])),
             parent: ParentRows {
                 lambda: parent.map(|p| p.lambda),
@@ -434,22 +446,26 @@ impl Recurrence for JetLanes<'_> {
     #[inline(always)]
     fn split(&self, acc: &mut LaneAcc, s: Mask, a: Mask, b: Mask, _index: u32) {
         if leaf_child(mask::lowest(s), a, b) {
-            self.add_split::<true>(acc, s, a);
+            self.add_split::<true>(&acc.parent, &mut acc.sums, s, a);
         } else {
-            self.add_split::<false>(acc, s, a);
+            self.add_split::<false>(&acc.parent, &mut acc.sums, s, a);
         }
     }
 
     #[inline(always)]
     fn fold_splits(&self, acc: &mut LaneAcc, s: Mask) {
         let low = mask::lowest(s);
+        // In locals, so that the sums can stay in registers.
+        let parent = acc.parent;
+        let mut sums = acc.sums;
         for a in mask::splits(s) {
             if leaf_child(low, a, s ^ a) {
-                self.add_split::<true>(acc, s, a);
+                self.add_split::<true>(&parent, &mut sums, s, a);
             } else {
-                self.add_split::<false>(acc, s, a);
+                self.add_split::<false>(&parent, &mut sums, s, a);
             }
         }
+        acc.sums = sums;
     }
 
     #[inline(always)]
@@ -462,11 +478,12 @@ impl Recurrence for JetLanes<'_> {
                 c.count[l] = 0.0;
                 c.best[l] = 0;
             } else {
-                c.z[l] = acc.z[l];
-                c.m[l] = acc.m[l];
-                c.count[l] = acc.count[l];
-                c.best[l] = acc.best[l];
-                if acc.count[l] > 0.0 && !in_linear_range(acc.z[l], acc.m[l]) {
+                let a = &acc.sums;
+                c.z[l] = a.z[l];
+                c.m[l] = a.m[l];
+                c.count[l] = a.count[l];
+                c.best[l] = a.best[l];
+                if a.count[l] > 0.0 && !in_linear_range(a.z[l], a.m[l]) {
                     self.linear_ok[l] = false;
                 }
             }
