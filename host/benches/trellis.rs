@@ -1,11 +1,12 @@
 //! Criterion benchmark of the exact trellis: synthetic collimated jets of 8, 12 and 16 leaves
-//! (one core, and 16 leaves over all cores) and the ten 9-leaf reference jets.
+//! (one core, and 16 leaves over all cores), the ten 9-leaf reference jets, and eight of them
+//! side by side (`JetLanes`, as `cluster` solves jets of up to 11 leaves; time per batch of 8).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use jettrellis::bench::synthetic_jet;
-use jettrellis::cluster::{drive_parallel, use_best_simd};
+use jettrellis::cluster::{drive_parallel, use_best_simd, use_best_simd_lanes};
 use jettrellis::jets::read_jets;
-use jettrellis_core::trellis::{Cell, GinkgoTrellis};
+use jettrellis_core::trellis::{Cell, GinkgoTrellis, JetLaneCell, JetLanes, JET_LANES};
 use jettrellis_core::{GinkgoParams, Momentum};
 use std::time::Duration;
 
@@ -48,6 +49,18 @@ fn trellis(c: &mut Criterion) {
         b.iter(|| {
             k = (k + 1) % nine.len();
             solve(&nine[k], &mut cells, false)
+        })
+    });
+    let lanes: Vec<(&[Momentum], GinkgoParams)> = (0..JET_LANES)
+        .map(|k| (nine[k % nine.len()].as_slice(), GinkgoParams::default()))
+        .collect();
+    let mut cells = vec![JetLaneCell::default(); 1 << 9];
+    g.bench_function("reference_9_leaves_8_side_by_side", |b| {
+        b.iter(|| {
+            let mut tr = JetLanes::new(&lanes, &mut cells).unwrap();
+            use_best_simd_lanes(&mut tr);
+            tr.solve();
+            tr.result(0)
         })
     });
     g.finish();
