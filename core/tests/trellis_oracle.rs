@@ -120,10 +120,9 @@ fn count_is_double_factorial_as_cut_vanishes_and_zero_at_zero_cut() {
     }
 }
 
-#[test]
-fn extreme_jets_fall_back_to_the_log_evaluation_and_stay_exact() {
-    // Absurd (10^15 GeV) momenta make e^ψ underflow the linear range: the result must still be exact.
-    let leaves: Vec<Momentum> = (0..7)
+/// Seven leaves of absurd (10^15 GeV) momenta: with λ = 3, e^ψ underflows the linear range.
+fn extreme_jet() -> Vec<Momentum> {
+    (0..7)
         .map(|i| {
             leaf(
                 1e15 * (1.0 + i as f64),
@@ -132,7 +131,30 @@ fn extreme_jets_fall_back_to_the_log_evaluation_and_stay_exact() {
                 4.0,
             )
         })
-        .collect();
+        .collect()
+}
+
+/// Two very hard leaves and `soft` soft massive ones: the soft leaves are lost in the rounding
+/// of the hard momenta, so every subset holding the hard pair has the pair's t, and a split
+/// {hard pair and some soft leaves | the other soft leaves} has t_P2 = 0.
+fn hard_pair_and_soft_leaves(soft: usize) -> Vec<Momentum> {
+    let mut leaves = vec![leaf(1e17, 0.0, 0.0, 4.0), leaf(1.3e17, 0.07, -0.05, 9.0)];
+    for i in 0..soft {
+        let a = i as f64 * 0.7;
+        leaves.push(leaf(
+            2.0 + 0.1 * i as f64,
+            0.2 * a.cos(),
+            0.2 * a.sin(),
+            16.0,
+        ));
+    }
+    leaves
+}
+
+#[test]
+fn extreme_jets_fall_back_to_the_log_evaluation_and_stay_exact() {
+    // Absurd (10^15 GeV) momenta make e^ψ underflow the linear range: the result must still be exact.
+    let leaves = extreme_jet();
     let params = GinkgoParams {
         lambda: 3.0,
         lambda_root: 3.0,
@@ -338,16 +360,7 @@ proptest! {
 /// evaluation does, which never counts a split of ψ = −∞.
 #[test]
 fn splits_with_a_child_as_heavy_as_its_parent_drop_out_of_the_counts_in_every_simd_variant() {
-    let mut leaves = vec![leaf(1e17, 0.0, 0.0, 4.0), leaf(1.3e17, 0.07, -0.05, 9.0)];
-    for i in 0..8 {
-        let a = i as f64 * 0.7;
-        leaves.push(leaf(
-            2.0 + 0.1 * i as f64,
-            0.2 * a.cos(),
-            0.2 * a.sin(),
-            16.0,
-        ));
-    }
+    let leaves = hard_pair_and_soft_leaves(8);
     let n = leaves.len();
     let full = mask::full(n);
     let params = GinkgoParams::default();
@@ -608,26 +621,15 @@ fn eight_jets_side_by_side_keep_each_jets_bits_in_edge_cases() {
             })
             .collect()
     };
-    let extreme: Vec<Momentum> = (0..7)
-        .map(|i| {
-            leaf(
-                1e15 * (1.0 + i as f64),
-                0.2 - 0.06 * i as f64,
-                0.04 * i as f64 - 0.1,
-                4.0,
-            )
-        })
-        .collect();
-    let mut heavy = vec![leaf(1e17, 0.0, 0.0, 4.0), leaf(1.3e17, 0.07, -0.05, 9.0)];
-    for i in 0..5 {
-        let a = i as f64 * 0.7;
-        heavy.push(leaf(
-            2.0 + 0.1 * i as f64,
-            0.2 * a.cos(),
-            0.2 * a.sin(),
-            16.0,
-        ));
-    }
+    let extreme = extreme_jet();
+    let heavy = hard_pair_and_soft_leaves(5);
+    let mut c = vec![Cell::default(); 1 << 7];
+    let tr = GinkgoTrellis::new(&heavy, GinkgoParams::default(), &mut c).unwrap();
+    assert_eq!(
+        tr.t(mask::full(7)),
+        tr.t(0b11),
+        "the soft leaves must vanish in t"
+    );
     // Identical leaves: splits of exactly equal value, so MAP ties go to the lower split.
     let twins: Vec<Momentum> = (0..7)
         .map(|k| leaf(20.0 + (k / 3) as f64, 0.01 * (k / 3) as f64, 0.0, 2.0))
