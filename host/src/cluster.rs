@@ -276,7 +276,7 @@ pub fn solve_side_by_side(
 /// Solves every jet, in input order: large jets each over all cores; the others one task per
 /// jet, or, without posterior samples and with AVX2 or AVX-512, eight jets of one number of
 /// leaves (up to [`JET_LANES_MAX_LEAVES`]) per task side by side ([`solve_side_by_side`]:
-/// N = 9 on one core 74 µs per jet alone, 35 µs side by side with AVX-512). Either way every
+/// N = 9 on one core 74 µs per jet alone, 33 µs side by side with AVX-512). Either way every
 /// record has the same bits.
 pub fn solve_all(
     jets: &[SourcedJet],
