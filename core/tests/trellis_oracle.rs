@@ -554,12 +554,26 @@ fn check_side_by_side(jets: &[(Vec<Momentum>, GinkgoParams)]) -> Result<(), Test
             let r = side.result(l);
             prop_assert_eq!(r.is_some(), linear, "{:?} lane {}", simd, l);
             if !linear {
+                let mut ec = vec![Cell::default(); 1 << n];
+                prop_assert!(side.export(l, &mut ec).is_none());
                 continue;
             }
             prop_assert_eq!(r, Some(own.result()));
             let (mut t1, mut t2) = (vec![(0, 0); n], vec![(0, 0); n]);
             prop_assert_eq!(side.map_tree(l, &mut t1), own.map_tree(&mut t2));
             prop_assert_eq!(&t1, &t2);
+            // The exported lane is a whole trellis of that jet: solving it again in place
+            // (with its own λ, λ_root, t_cut) changes no bit.
+            let mut ec = vec![Cell::default(); 1 << n];
+            let mut exported = side.export(l, &mut ec).unwrap();
+            prop_assert_eq!(exported.result(), own.result());
+            exported.solve();
+            prop_assert_eq!(exported.mode(), Mode::Linear);
+            let again: Vec<String> = ec.iter().map(|c| format!("{c:?}")).collect();
+            prop_assert_eq!(
+                again,
+                c.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>()
+            );
             for s in 1..=mask::full(n) {
                 prop_assert_eq!(
                     format!("{:?}", side.cell(l, s)),

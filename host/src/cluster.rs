@@ -194,6 +194,13 @@ pub fn solve_jet(
     } else {
         tr.solve();
     }
+    Ok(record_of(jet, &tr, samples, seed))
+}
+
+/// The output record of `jet` from its solved trellis, with `samples` posterior trees drawn
+/// from the jet's own random stream (it depends only on `seed` and the jet's index).
+fn record_of(jet: &SourcedJet, tr: &GinkgoTrellis<'_>, samples: usize, seed: u64) -> TrellisRecord {
+    let n = tr.leaves();
     let mut nodes = vec![(0, 0); n.saturating_sub(1)];
     let tree = tr.map_tree(&mut nodes).map(|_| trees::to_nested(&nodes, n));
     let samples = (samples > 0).then(|| {
@@ -201,13 +208,13 @@ pub fn solve_jet(
             seed ^ (jet.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
         );
         (0..samples)
-            .map(|_| match sample::sample_tree(&tr, &mut rng, &mut nodes) {
+            .map(|_| match sample::sample_tree(tr, &mut rng, &mut nodes) {
                 Some(_) => trees::to_nested(&nodes, n),
                 None => serde_json::Value::Null,
             })
             .collect()
     });
-    Ok(record(jet, tr.result(), tree, samples))
+    record(jet, tr.result(), tree, samples)
 }
 
 /// The output record of `jet` from its results and MAP tree (`None`: no finite tree).
@@ -232,11 +239,13 @@ fn record(
 
 /// Solves up to [`JET_LANES`] jets of one number of leaves side by side ([`JetLanes`]); a jet
 /// whose values leave the linear range, or a group with bad parameters, is solved alone (which
-/// falls back to the log evaluation, or names the jet in its error). The records are those of
-/// [`solve_jet`] without samples, bit for bit.
+/// falls back to the log evaluation, or names the jet in its error). The records, samples
+/// included, are those of [`solve_jet`], bit for bit.
 pub fn solve_side_by_side(
     group: &[&SourcedJet],
     defaults: &GinkgoParams,
+    samples: usize,
+    seed: u64,
     cells: &mut Vec<JetLaneCell>,
     alone: &mut Vec<Cell>,
 ) -> Vec<Result<TrellisRecord>> {
@@ -252,30 +261,27 @@ pub fn solve_side_by_side(
     let Ok(mut tr) = JetLanes::new(&lanes, cells) else {
         return group
             .iter()
-            .map(|j| solve_jet(j, defaults, 0, 0, alone, false))
+            .map(|j| solve_jet(j, defaults, samples, seed, alone, false))
             .collect();
     };
     use_best_simd_lanes(&mut tr);
     tr.solve();
-    let mut nodes = vec![(0, 0); n.saturating_sub(1)];
+    if alone.len() < need {
+        alone.resize(need, Cell::default());
+    }
     group
         .iter()
         .enumerate()
-        .map(|(l, j)| match tr.result(l) {
-            Some(r) => {
-                let tree = tr
-                    .map_tree(l, &mut nodes)
-                    .map(|_| trees::to_nested(&nodes, n));
-                Ok(record(j, r, tree, None))
-            }
-            None => solve_jet(j, defaults, 0, 0, alone, false),
+        .map(|(l, j)| match tr.export(l, alone) {
+            Some(one) => Ok(record_of(j, &one, samples, seed)),
+            None => solve_jet(j, defaults, samples, seed, alone, false),
         })
         .collect()
 }
 
 /// Solves every jet, in input order: large jets each over all cores; the others one task per
-/// jet, or, without posterior samples and with AVX2 or AVX-512, eight jets of one number of
-/// leaves (up to [`JET_LANES_MAX_LEAVES`]) per task side by side ([`solve_side_by_side`]:
+/// jet, or, with AVX2 or AVX-512, eight jets of one number of leaves (up to
+/// [`JET_LANES_MAX_LEAVES`]) per task side by side ([`solve_side_by_side`]:
 /// N = 9 on one core 74 µs per jet alone, 33 µs side by side with AVX-512). Either way every
 /// record has the same bits.
 pub fn solve_all(
@@ -285,7 +291,7 @@ pub fn solve_all(
     seed: u64,
 ) -> Result<Vec<TrellisRecord>> {
     let pb = io::progress(jets.len() as u64, "trellis");
-    let side_by_side = samples == 0 && best_simd() != Simd::Baseline;
+    let side_by_side = best_simd() != Simd::Baseline;
     // Each task: jets with their positions in `jets`.
     let mut by_leaves: Vec<Vec<(usize, &SourcedJet)>> = vec![Vec::new(); JET_LANES_MAX_LEAVES + 1];
     let mut tasks: Vec<Vec<(usize, &SourcedJet)>> = Vec::new();
@@ -309,7 +315,7 @@ pub fn solve_all(
             |(lane_cells, cells), task| {
                 let group: Vec<&SourcedJet> = task.iter().map(|t| t.1).collect();
                 let records = if group.len() > 1 {
-                    solve_side_by_side(&group, defaults, lane_cells, cells)
+                    solve_side_by_side(&group, defaults, samples, seed, lane_cells, cells)
                 } else {
                     vec![solve_jet(group[0], defaults, samples, seed, cells, false)]
                 };
@@ -432,7 +438,8 @@ mod tests {
 
     /// Jets of 1 to 11 leaves, up to ten of each (whole groups of eight and remainders), some
     /// with their own λ, one leaving the linear range: `solve_all` (side by side where the CPU
-    /// allows) must write every jet's record as solving it alone does, as JSON text.
+    /// allows) must write every jet's record as solving it alone does, as JSON text, with and
+    /// without posterior samples.
     #[test]
     fn jets_side_by_side_get_the_records_of_jets_solved_alone() {
         let mut jets = Vec::new();
@@ -447,19 +454,26 @@ mod tests {
             }
         }
         let d = GinkgoParams::default();
-        let all = solve_all(&jets, &d, 0, 0).unwrap();
-        let mut cells = Vec::new();
-        let mut fallbacks = 0;
-        for (j, r) in jets.iter().zip(&all) {
-            let alone = solve_jet(j, &d, 0, 0, &mut cells, false).unwrap();
-            assert_eq!(
-                serde_json::to_string(r).unwrap(),
-                serde_json::to_string(&alone).unwrap()
-            );
-            let mut c = vec![Cell::default(); 1 << j.jet.leaves.len()];
-            let mut tr = GinkgoTrellis::new(&j.jet.leaves, j.params(&d), &mut c).unwrap();
-            fallbacks += usize::from(!tr.solve_in(Mode::Linear));
+        for samples in [0, 3] {
+            let all = solve_all(&jets, &d, samples, 11).unwrap();
+            let mut cells = Vec::new();
+            for (j, r) in jets.iter().zip(&all) {
+                let alone = solve_jet(j, &d, samples, 11, &mut cells, false).unwrap();
+                assert_eq!(
+                    serde_json::to_string(r).unwrap(),
+                    serde_json::to_string(&alone).unwrap()
+                );
+                assert_eq!(r.samples.as_ref().map_or(0, Vec::len), samples);
+            }
         }
+        let fallbacks = jets
+            .iter()
+            .filter(|j| {
+                let mut c = vec![Cell::default(); 1 << j.jet.leaves.len()];
+                let mut tr = GinkgoTrellis::new(&j.jet.leaves, j.params(&d), &mut c).unwrap();
+                !tr.solve_in(Mode::Linear)
+            })
+            .count();
         assert_eq!(fallbacks, 1, "the scaled jet must leave the linear range");
     }
 

@@ -5,15 +5,15 @@
 //! whole vectors), and whether a child is a single leaf is known from the masks alone, so the
 //! two kinds of split weight need no per-lane list.
 //!
-//! Each lane computes what [`super::GinkgoTrellis`] computes for its jet in linear mode,
+//! Each lane computes what [`GinkgoTrellis`] computes for its jet in linear mode,
 //! operation for operation ([`Parent::inner_weight`], [`Parent::leaf_weight`], the same
 //! products and the same sums in split order), so the results are its bits; a lane whose
 //! values leave the linear range is flagged ([`JetLanes::result`] gives `None`) for the caller
 //! to solve that jet alone, where the log evaluation takes over.
 
 use super::{
-    can_split, in_linear_range, leaf_child, Cell, Parent, Simd, TrellisError, TrellisResult,
-    Weights, PARTS_FROM,
+    can_split, in_linear_range, leaf_child, Cell, GinkgoTrellis, Mode, Parent, Simd, TrellisError,
+    TrellisResult, Weights, PARTS_FROM,
 };
 use crate::ginkgo::{self, GinkgoParams, Momentum};
 use crate::mask::{self, Mask};
@@ -142,6 +142,7 @@ pub struct JetLanes<'a> {
     cells: &'a mut [JetLaneCell],
     n: usize,
     jets: usize,
+    params: [GinkgoParams; JET_LANES],
     t_cut: Row,
     inner_w: WeightRows,
     root_w: WeightRows,
@@ -156,7 +157,7 @@ impl<'a> JetLanes<'a> {
     }
 
     /// Prepares the trellises of `jets` (one to [`JET_LANES`], each with its parameters),
-    /// computing every subset's mass² as [`super::GinkgoTrellis::new`] does. Lanes beyond the
+    /// computing every subset's mass² as [`GinkgoTrellis::new`] does. Lanes beyond the
     /// jets repeat the first jet.
     ///
     /// # Panics
@@ -220,6 +221,7 @@ impl<'a> JetLanes<'a> {
             cells,
             n,
             jets: jets.len(),
+            params,
             t_cut: params.map(|p| p.t_cut),
             inner_w: WeightRows::new(|l| params[l].lambda),
             root_w: WeightRows::new(|l| params[l].lambda_root),
@@ -303,7 +305,7 @@ impl<'a> JetLanes<'a> {
         self.drive()
     }
 
-    /// The results of lane `l` after [`Self::solve`], as [`super::GinkgoTrellis::result`] gives
+    /// The results of lane `l` after [`Self::solve`], as [`GinkgoTrellis::result`] gives
     /// them for its jet; `None` when a value left the linear range (solve that jet alone).
     pub fn result(&self, l: usize) -> Option<TrellisResult> {
         if !self.linear_ok[l] {
@@ -324,7 +326,7 @@ impl<'a> JetLanes<'a> {
         })
     }
 
-    /// Lane `l`'s MAP tree, as [`super::GinkgoTrellis::map_tree`] writes it.
+    /// Lane `l`'s MAP tree, as [`GinkgoTrellis::map_tree`] writes it.
     pub fn map_tree(&self, l: usize, out: &mut [(Mask, Mask)]) -> Option<usize> {
         let root = mask::full(self.n);
         if self.cells[root as usize].count[l] == 0.0 {
@@ -335,7 +337,7 @@ impl<'a> JetLanes<'a> {
         }))
     }
 
-    /// Lane `l`'s cell of subset `s` after [`Self::solve`], as [`super::GinkgoTrellis`] in
+    /// Lane `l`'s cell of subset `s` after [`Self::solve`], as [`GinkgoTrellis`] in
     /// linear mode leaves it for that jet (for comparing the two, bit for bit).
     pub fn cell(&self, l: usize, s: Mask) -> Cell {
         let c = &self.cells[s as usize];
@@ -348,6 +350,35 @@ impl<'a> JetLanes<'a> {
             inv_t: c.inv_t[l],
             best: c.best[l],
         }
+    }
+
+    /// Lane `l` after [`Self::solve`] as the solved trellis of its jet alone, on `cells`: every
+    /// cell has the bits [`GinkgoTrellis::solve`] gives it, so everything asked of it
+    /// (posterior samples, scores of single splits, …) is answered as for that jet. `None` when
+    /// the lane left the linear range (solve that jet alone).
+    ///
+    /// # Panics
+    /// If `cells` holds fewer than `2^n` cells.
+    pub fn export<'c>(&self, l: usize, cells: &'c mut [Cell]) -> Option<GinkgoTrellis<'c>> {
+        if !self.linear_ok[l] {
+            return None;
+        }
+        let full = mask::full(self.n);
+        cells[0] = Cell::default();
+        for s in 1..=full {
+            cells[s as usize] = self.cell(l, s);
+        }
+        let params = self.params[l];
+        Some(GinkgoTrellis {
+            cells,
+            n: self.n,
+            params,
+            mode: Mode::Linear,
+            inner_w: Weights::new(params.lambda),
+            root_w: Weights::new(params.lambda_root),
+            linear_ok: true,
+            simd: Simd::Baseline,
+        })
     }
 
     /// Adds split `a` of `s` in every lane; `LEAF`: a child is a single leaf.
