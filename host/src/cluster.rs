@@ -18,6 +18,14 @@ use std::path::PathBuf;
 /// ([`drive_parallel`]); smaller ones are spread over the cores one jet per task.
 pub const PARALLEL_INSIDE_FROM: usize = 13;
 
+/// From this many leaves (a 32 MB buffer, the L3 cache here) [`drive_parallel`] evaluates the
+/// subsets of [`PARTS_FROM`] leaves or more in numeric order, for the caches.
+const NUMERIC_ORDER_FROM: usize = 19;
+
+fn binomial(n: u64, k: u64) -> u64 {
+    (0..k).fold(1, |c, i| c * (n - i) / (i + 1))
+}
+
 /// Clustering algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Algo {
@@ -90,19 +98,27 @@ pub struct TrellisRecord {
     pub samples: Option<Vec<serde_json::Value>>,
 }
 
-/// Solves the recurrence on the rayon pool, with the bits of the sequential solve. In linear
-/// mode the subsets of fewer than [`PARTS_FROM`] leaves are evaluated size by size, all subsets
-/// of a size in parallel; the larger ones in numeric order, one at a time, their parts
-/// ([`GinkgoTrellis::eval_part`]) in parallel. Size by size, the cores work on subsets far
-/// apart in a buffer beyond the caches; in numeric order, as the sequential solve goes, on
-/// neighbouring cells (N = 20 on two cores: 8.8–10.6 s → 7.8–9.2 s per jet; N ≤ 18, whose
-/// buffer fits the L3 cache, unchanged). In log mode (a rare
-/// fallback, which has no parts) every size is evaluated size by size.
+/// Solves the recurrence on the rayon pool, with the bits of the sequential solve. The small
+/// subsets are evaluated size by size, all subsets of a size in parallel; the larger ones in
+/// numeric order, one at a time, their parts ([`GinkgoTrellis::eval_part`]) in parallel. From
+/// [`NUMERIC_ORDER_FROM`] leaves, "larger" means [`PARTS_FROM`] leaves or more: size by size,
+/// the cores would work on subsets far apart in a buffer beyond the caches; in numeric order,
+/// as the sequential solve goes, on neighbouring cells (N = 20 on two cores: 8.8–10.6 s →
+/// 7.8–9.2 s per jet). Below, the buffer fits the caches and only the sizes with fewer than 64
+/// subsets go in numeric order: size by size needs no synchronization per subset (N = 16,
+/// alternating runs: 0.080–0.104 → 0.079–0.100 s, winning six pairs of seven). In log mode (a
+/// rare fallback, which has no parts) every size is evaluated size by size.
 pub fn drive_parallel(tr: &mut GinkgoTrellis<'_>) {
     let n = tr.leaves();
     let by_size = match tr.mode() {
-        Mode::Linear => (PARTS_FROM - 1).min(n as u32),
         Mode::Log => n as u32,
+        Mode::Linear if n >= NUMERIC_ORDER_FROM => (PARTS_FROM - 1).min(n as u32),
+        // The buffer fits the caches: every size with enough subsets to share is done size by
+        // size, which needs no synchronization per subset.
+        Mode::Linear => (2..=n as u32)
+            .take_while(|&k| binomial(n as u64, k as u64) >= 64)
+            .last()
+            .unwrap_or(1),
     };
     for k in 2..=by_size {
         let subs: Vec<Mask> = recurrence::subsets_of_size(n, k).collect();
@@ -406,6 +422,17 @@ mod tests {
         const { assert!(13 > PARTS_FROM) };
         assert_eq!(
             parallel_equals_sequential(&synthetic_jet(13, 7)),
+            Mode::Linear
+        );
+    }
+
+    /// 15 leaves: the subsets of 12 and 13 leaves are evaluated size by size (each in parts,
+    /// inside `recurrence::eval`), those of 14 and 15 in numeric order, their parts on the pool.
+    #[test]
+    fn the_parallel_driver_gives_the_sequential_bits_with_large_subsets_size_by_size() {
+        const { assert!(15 < NUMERIC_ORDER_FROM) };
+        assert_eq!(
+            parallel_equals_sequential(&synthetic_jet(15, 9)),
             Mode::Linear
         );
     }
