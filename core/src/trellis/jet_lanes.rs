@@ -12,7 +12,7 @@
 //! to solve that jet alone, where the log evaluation takes over.
 
 use super::{
-    can_split, in_linear_range, leaf_child, Cell, GinkgoTrellis, Mode, Parent, Simd, TrellisError,
+    can_split, in_linear_range, leaf_child, Cell, GinkgoTrellis, Parent, Simd, TrellisError,
     TrellisResult, Weights, PARTS_FROM,
 };
 use crate::ginkgo::{self, GinkgoParams, Momentum};
@@ -368,17 +368,7 @@ impl<'a> JetLanes<'a> {
         for s in 1..=full {
             cells[s as usize] = self.cell(l, s);
         }
-        let params = self.params[l];
-        Some(GinkgoTrellis {
-            cells,
-            n: self.n,
-            params,
-            mode: Mode::Linear,
-            inner_w: Weights::new(params.lambda),
-            root_w: Weights::new(params.lambda_root),
-            linear_ok: true,
-            simd: Simd::Baseline,
-        })
+        Some(GinkgoTrellis::on_cells(cells, self.n, self.params[l]))
     }
 
     /// Adds split `a` of `s` in every lane; `LEAF`: a child is a single leaf.

@@ -592,7 +592,12 @@ impl<'a> GinkgoTrellis<'a> {
                 ..Cell::default()
             };
         }
-        Ok(GinkgoTrellis {
+        Ok(Self::on_cells(cells, n, params))
+    }
+
+    /// A trellis of `n` leaves over `cells` as they are (linear mode, baseline instructions).
+    fn on_cells(cells: &'a mut [Cell], n: usize, params: GinkgoParams) -> Self {
+        GinkgoTrellis {
             cells,
             n,
             params,
@@ -601,7 +606,7 @@ impl<'a> GinkgoTrellis<'a> {
             root_w: Weights::new(params.lambda_root),
             linear_ok: true,
             simd: Simd::Baseline,
-        })
+        }
     }
 
     /// Selects the vector instructions of the linear evaluation.
