@@ -20,7 +20,7 @@ pub const PARALLEL_INSIDE_FROM: usize = 13;
 
 /// From this many leaves (a 32 MB buffer, the L3 cache here) [`drive_parallel`] evaluates the
 /// subsets of [`PARTS_FROM`] leaves or more in numeric order, for the caches.
-const NUMERIC_ORDER_FROM: usize = 19;
+pub const NUMERIC_ORDER_FROM: usize = 19;
 
 fn binomial(n: u64, k: u64) -> u64 {
     (0..k).fold(1, |c, i| c * (n - i) / (i + 1))
