@@ -5,8 +5,8 @@ use crate::{io, trees};
 use anyhow::{bail, Result};
 use jettrellis_core::recurrence::{self, Recurrence};
 use jettrellis_core::trellis::{
-    Cell, GinkgoTrellis, JetLaneCell, JetLanes, Mode, Simd, TrellisResult, JET_LANES,
-    JET_LANES_MAX_LEAVES, MAX_LEAVES, PARTS, PARTS_FROM,
+    Cell, GinkgoTrellis, JetLaneCell, JetLanes, Mode, Simd, JET_LANES, JET_LANES_MAX_LEAVES,
+    MAX_LEAVES, PARTS, PARTS_FROM,
 };
 use jettrellis_core::{mask, sample, GinkgoParams, Mask, Momentum};
 use rand_chacha::rand_core::SeedableRng;
@@ -230,16 +230,7 @@ fn record_of(jet: &SourcedJet, tr: &GinkgoTrellis<'_>, samples: usize, seed: u64
             })
             .collect()
     });
-    record(jet, tr.result(), tree, samples)
-}
-
-/// The output record of `jet` from its results and MAP tree (`None`: no finite tree).
-fn record(
-    jet: &SourcedJet,
-    r: TrellisResult,
-    tree: Option<serde_json::Value>,
-    samples: Option<Vec<serde_json::Value>>,
-) -> TrellisRecord {
+    let r = tr.result();
     let finite = |x: f64| x.is_finite().then_some(x);
     TrellisRecord {
         id: jet.output_id(),

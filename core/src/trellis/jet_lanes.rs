@@ -12,8 +12,8 @@
 //! to solve that jet alone, where the log evaluation takes over.
 
 use super::{
-    can_split, in_linear_range, leaf_child, Cell, GinkgoTrellis, Parent, Simd, TrellisError,
-    TrellisResult, Weights, PARTS_FROM,
+    can_split, in_linear_range, leaf_child, linear_ln, Cell, GinkgoTrellis, Parent, Simd,
+    TrellisError, TrellisResult, Weights, PARTS_FROM,
 };
 use crate::ginkgo::{self, GinkgoParams, Momentum};
 use crate::mask::{self, Mask};
@@ -56,34 +56,6 @@ impl Default for JetLaneCell {
             m: [0.0; JET_LANES],
             count: [0.0; JET_LANES],
             best: [0; JET_LANES],
-        }
-    }
-}
-
-/// The constants of one λ, a row per field.
-#[derive(Clone, Copy)]
-struct WeightRows {
-    lambda: Row,
-    inner: Row,
-    leaf: Row,
-}
-
-impl WeightRows {
-    fn new(lambda: impl Fn(usize) -> f64) -> Self {
-        let w: [Weights; JET_LANES] = core::array::from_fn(|l| Weights::new(lambda(l)));
-        WeightRows {
-            lambda: w.map(|w| w.lambda),
-            inner: w.map(|w| w.inner),
-            leaf: w.map(|w| w.leaf),
-        }
-    }
-
-    #[inline(always)]
-    fn lane(&self, l: usize) -> Weights {
-        Weights {
-            lambda: self.lambda[l],
-            inner: self.inner[l],
-            leaf: self.leaf[l],
         }
     }
 }
@@ -143,9 +115,8 @@ pub struct JetLanes<'a> {
     n: usize,
     jets: usize,
     params: [GinkgoParams; JET_LANES],
-    t_cut: Row,
-    inner_w: WeightRows,
-    root_w: WeightRows,
+    inner_w: [Weights; JET_LANES],
+    root_w: [Weights; JET_LANES],
     linear_ok: [bool; JET_LANES],
     simd: Simd,
 }
@@ -222,9 +193,8 @@ impl<'a> JetLanes<'a> {
             n,
             jets: jets.len(),
             params,
-            t_cut: params.map(|p| p.t_cut),
-            inner_w: WeightRows::new(|l| params[l].lambda),
-            root_w: WeightRows::new(|l| params[l].lambda_root),
+            inner_w: params.map(|p| Weights::new(p.lambda)),
+            root_w: params.map(|p| Weights::new(p.lambda_root)),
             linear_ok: [true; JET_LANES],
             simd: Simd::Baseline,
         })
@@ -311,30 +281,12 @@ impl<'a> JetLanes<'a> {
         if !self.linear_ok[l] {
             return None;
         }
-        let c = &self.cells[mask::full(self.n) as usize];
-        let ln = |x: f64| {
-            if c.count[l] == 0.0 {
-                f64::NEG_INFINITY
-            } else {
-                math::ln(x)
-            }
-        };
+        let c = self.cell(l, mask::full(self.n));
         Some(TrellisResult {
-            log_z: ln(c.z[l]),
-            map_llh: ln(c.m[l]),
-            n_trees: c.count[l] as u128,
+            log_z: linear_ln(&c, c.z),
+            map_llh: linear_ln(&c, c.m),
+            n_trees: c.count,
         })
-    }
-
-    /// Lane `l`'s MAP tree, as [`GinkgoTrellis::map_tree`] writes it.
-    pub fn map_tree(&self, l: usize, out: &mut [(Mask, Mask)]) -> Option<usize> {
-        let root = mask::full(self.n);
-        if self.cells[root as usize].count[l] == 0.0 {
-            return None;
-        }
-        Some(crate::tree::preorder(root, out, |s| {
-            self.cells[s as usize].best[l]
-        }))
     }
 
     /// Lane `l`'s cell of subset `s` after [`Self::solve`], as [`GinkgoTrellis`] in
@@ -369,6 +321,16 @@ impl<'a> JetLanes<'a> {
             cells[s as usize] = self.cell(l, s);
         }
         Some(GinkgoTrellis::on_cells(cells, self.n, self.params[l]))
+    }
+
+    /// Adds split `a` of `s` (whose lowest leaf is `low`) in every lane.
+    #[inline(always)]
+    fn add(&self, parent: &ParentRows, acc: &mut Sums, low: Mask, s: Mask, a: Mask) {
+        if leaf_child(low, a, s ^ a) {
+            self.add_split::<true>(parent, acc, s, a);
+        } else {
+            self.add_split::<false>(parent, acc, s, a);
+        }
     }
 
     /// Adds split `a` of `s` in every lane; `LEAF`: a child is a single leaf.
@@ -431,8 +393,8 @@ impl Recurrence for JetLanes<'_> {
         };
         let parent: [Parent; JET_LANES] = core::array::from_fn(|l| {
             Parent::new(
-                &w.lane(l),
-                self.t_cut[l],
+                &w[l],
+                self.params[l].t_cut,
                 c.sqrt_t[l],
                 c.inv_t[l],
                 mask::size(s) == 2,
@@ -445,7 +407,7 @@ impl Recurrence for JetLanes<'_> {
                 count: [0.0; JET_LANES],
                 best: [0; JET_LANES],
             },
-            skip: core::array::from_fn(|l| !can_split(c.t[l], self.t_cut[l])),
+            skip: core::array::from_fn(|l| !can_split(c.t[l], self.params[l].t_cut)),
             parent: ParentRows {
                 lambda: parent.map(|p| p.lambda),
                 inner: parent.map(|p| p.inner),
@@ -465,12 +427,8 @@ impl Recurrence for JetLanes<'_> {
     }
 
     #[inline(always)]
-    fn split(&self, acc: &mut LaneAcc, s: Mask, a: Mask, b: Mask, _index: u32) {
-        if leaf_child(mask::lowest(s), a, b) {
-            self.add_split::<true>(&acc.parent, &mut acc.sums, s, a);
-        } else {
-            self.add_split::<false>(&acc.parent, &mut acc.sums, s, a);
-        }
+    fn split(&self, acc: &mut LaneAcc, s: Mask, a: Mask, _b: Mask, _index: u32) {
+        self.add(&acc.parent, &mut acc.sums, mask::lowest(s), s, a);
     }
 
     #[inline(always)]
@@ -480,11 +438,7 @@ impl Recurrence for JetLanes<'_> {
         let parent = acc.parent;
         let mut sums = acc.sums;
         for a in mask::splits(s) {
-            if leaf_child(low, a, s ^ a) {
-                self.add_split::<true>(&parent, &mut sums, s, a);
-            } else {
-                self.add_split::<false>(&parent, &mut sums, s, a);
-            }
+            self.add(&parent, &mut sums, low, s, a);
         }
         acc.sums = sums;
     }

@@ -533,6 +533,17 @@ fn in_linear_range(z: f64, m: f64) -> bool {
     m >= LINEAR_MIN && z <= LINEAR_MAX
 }
 
+/// The log of a linear value `x` (Z or e^MAP) of cell `c`: −∞ when the subset has no finite
+/// tree (its values are then 0).
+#[inline]
+fn linear_ln(c: &Cell, x: f64) -> f64 {
+    if c.count == 0 {
+        f64::NEG_INFINITY
+    } else {
+        math::ln(x)
+    }
+}
+
 /// Whether a subset of mass² `t` can have a finite split. ψ = −∞ for every split of a subset
 /// below the cut, or of zero mass (ln 0). At t_cut = 0, ψ = −∞ for every split with a leaf
 /// child (ln(1 − e⁰)), which every tree has: no subset has a finite tree, and the linear
@@ -761,8 +772,7 @@ impl<'a> GinkgoTrellis<'a> {
     pub fn log_z(&self, s: Mask) -> f64 {
         let c = &self.cells[s as usize];
         match self.mode {
-            Mode::Linear if c.count == 0 => f64::NEG_INFINITY,
-            Mode::Linear => math::ln(c.z),
+            Mode::Linear => linear_ln(c, c.z),
             Mode::Log => c.z,
         }
     }
@@ -771,8 +781,7 @@ impl<'a> GinkgoTrellis<'a> {
     pub fn map(&self, s: Mask) -> f64 {
         let c = &self.cells[s as usize];
         match self.mode {
-            Mode::Linear if c.count == 0 => f64::NEG_INFINITY,
-            Mode::Linear => math::ln(c.m),
+            Mode::Linear => linear_ln(c, c.m),
             Mode::Log => c.m,
         }
     }
