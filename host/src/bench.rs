@@ -178,8 +178,12 @@ pub struct GoldenRow {
     pub runs: usize,
     /// Scalar model (`FixedTrellis`), jets per second on one core: min, median, max.
     pub scalar_jets_per_s: [f64; 3],
-    /// Lane model (`LaneTrellis`, AVX-512), jets per second on one core; absent without AVX-512.
+    /// Lane model (`LaneTrellis`, AVX-512), jets per second on one core; absent when it cannot
+    /// run (see `lanes_absent`).
     pub lanes_jets_per_s: Option<[f64; 3]>,
+    /// Why the lane model did not run: no AVX-512 on this CPU, or a design it cannot hold
+    /// (`LaneError`, e.g. scores above 30 bits).
+    pub lanes_absent: Option<String>,
 }
 
 /// Jets per second from sorted run times of `jets` jets: min, median, max.
@@ -208,27 +212,30 @@ pub fn measure_golden(design: &Design, n: usize, seconds: f64) -> Result<GoldenR
             std::hint::black_box(m.solve(j));
         }
     });
+    let mut cells = vec![LaneCell::default(); LaneTrellis::cells_needed(d.max_leaves)];
     let lanes = if jettrellis_core::lane_model_available!() {
-        let mut cells = vec![LaneCell::default(); LaneTrellis::cells_needed(d.max_leaves)];
         // SAFETY: the CPU was checked above.
-        let mut m = unsafe { LaneTrellis::new(&tab, &mut cells) }.map_err(|e| anyhow!("{e}"))?;
+        unsafe { LaneTrellis::new(&tab, &mut cells) }.map_err(|e| e.to_string())
+    } else {
+        Err("no AVX-512 on this CPU".to_string())
+    }
+    .map(|mut m| {
         let v = time_runs(seconds, || {
             for batch in jets.chunks_exact(LANES) {
                 let r = m.solve(std::array::from_fn(|l| &batch[l]));
                 std::hint::black_box(r.expect("every jet has n leaves"));
             }
         });
-        Some(rates(jets.len(), &v))
-    } else {
-        None
-    };
+        rates(jets.len(), &v)
+    });
     Ok(GoldenRow {
         leaves: n,
         splits: total_splits(n as u32),
         jets: jets.len(),
         runs: scalar.len(),
         scalar_jets_per_s: rates(jets.len(), &scalar),
-        lanes_jets_per_s: lanes,
+        lanes_jets_per_s: lanes.as_ref().ok().copied(),
+        lanes_absent: lanes.err(),
     })
 }
 
@@ -273,10 +280,10 @@ fn run_golden(args: &Args, max: usize) -> Result<()> {
     );
     let fmt = |r: &[f64; 3]| format!("{:.0} / {:.0} / {:.0}", r[0], r[1], r[2]);
     for r in &rows {
-        let lanes = r
-            .lanes_jets_per_s
-            .as_ref()
-            .map_or("no AVX-512 on this CPU".to_string(), fmt);
+        let lanes = match (&r.lanes_jets_per_s, &r.lanes_absent) {
+            (Some(x), _) => fmt(x),
+            (None, why) => why.clone().unwrap_or_default(),
+        };
         println!(
             "{:>3} {:>7} {:>30} {:>30}",
             r.leaves,

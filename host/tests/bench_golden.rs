@@ -37,8 +37,10 @@ fn golden_rows_have_rates_for_every_n() {
         let mut models = vec![&row["scalar_jets_per_s"]];
         if lanes_expected {
             models.push(&row["lanes_jets_per_s"]);
+            assert!(row["lanes_absent"].is_null(), "{row}");
         } else {
             assert!(row["lanes_jets_per_s"].is_null());
+            assert_eq!(row["lanes_absent"], "no AVX-512 on this CPU");
         }
         for m in models {
             let r: Vec<f64> = m
@@ -50,6 +52,44 @@ fn golden_rows_have_rates_for_every_n() {
             assert!(0.0 < r[0] && r[0] <= r[1] && r[1] <= r[2], "{row}");
         }
     }
+}
+
+#[test]
+fn a_design_the_lane_model_cannot_hold_is_measured_without_it() {
+    let dir = std::env::temp_dir().join(format!("jt-bench-wide-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let design = dir.join("wide.toml");
+    std::fs::write(&design, "[internal]\nscore_bits = 32\n").unwrap();
+    let out = jettrellis()
+        .args([
+            "bench",
+            "--golden",
+            "--min-leaves",
+            "3",
+            "--max-leaves",
+            "3",
+        ])
+        .args(["--seconds", "0", "--json", "--design"])
+        .arg(&design)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = &rows[0];
+    assert!(row["scalar_jets_per_s"].is_array(), "{row}");
+    assert!(row["lanes_jets_per_s"].is_null(), "{row}");
+    let why = row["lanes_absent"].as_str().unwrap();
+    let expected = if jettrellis_core::lane_model_available!() {
+        "internal.score_bits = 32"
+    } else {
+        "no AVX-512"
+    };
+    assert!(why.contains(expected), "{why}");
 }
 
 #[test]

@@ -133,7 +133,7 @@ impl Default for Design {
                 t_frac: 12,
                 sqrt_frac: 16,
                 log_frac: 16,
-                score_bits: 32,
+                score_bits: 30,
                 count_bits: 32,
             },
             luts: LutSizes {

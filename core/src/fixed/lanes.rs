@@ -3,18 +3,20 @@
 //! [`crate::lane_model_available`]).
 //!
 //! Jets with the same leaf count walk the same subsets and splits, so one pass of the
-//! recurrence serves all of them: every cell and accumulator holds one value per jet in a
-//! 512-bit register, each unit runs branch-free on all of them, a jet that takes another path
-//! (a subset below the cut, an infinite child, a saturation) is a mask, not a branch, and a
-//! table read is a gather. The results, MAP trees and overflow counts are those of
-//! [`FixedTrellis`], bit for bit; the tests compare the two on every jet. Without AVX-512 the
-//! scalar [`FixedTrellis`] is the model to use (a portable eight-lane version measured slower
-//! than it).
+//! recurrence serves all of them: every cell and accumulator holds one 32-bit value per jet,
+//! sixteen to a 512-bit register, each unit runs branch-free on all of them, a jet that takes
+//! another path (a subset below the cut, an infinite child, a saturation) is a mask, not a
+//! branch, and a table read is a register permute (tables of up to [`SMALL_LUT`] entries) or a
+//! gather. The few 64-bit quantities (t, tree counts, two products before rounding) take two
+//! registers. The results, MAP trees and overflow counts are those of [`FixedTrellis`], bit for
+//! bit; the tests compare the two on every jet. Designs whose values do not fit 32-bit lanes
+//! (scores above 30 bits, see [`LaneError`]) and CPUs without AVX-512 use the scalar
+//! [`FixedTrellis`] (a portable version measured slower than it).
 
 use super::design::MAX_FIXED_LEAVES;
 use super::input::FixedJet;
 use super::model::{load_terms, FixedResult, FixedTrellis, FxCell, SubsetTerms, LEVELS};
-use super::tables::Tables;
+use super::tables::{Lut, Tables};
 use super::units::{Overflows, Stage};
 use crate::mask::{self, Mask};
 use crate::recurrence::{self, Recurrence};
@@ -34,22 +36,99 @@ macro_rules! lane_model_available {
     };
 }
 
-/// Jets solved together: eight 64-bit lanes fill an AVX-512 register.
-pub const LANES: usize = 8;
+/// Jets solved together: sixteen 32-bit lanes fill an AVX-512 register.
+pub const LANES: usize = 16;
+
+/// Largest table the model reads with register permutes instead of gathers (entries).
+pub const SMALL_LUT: usize = 128;
+
+/// Widest score format of the lane model: three scores of 30 bits add up within 32.
+pub const LANE_SCORE_BITS: u32 = 30;
 
 /// The −∞ flag of a lane value. Never used in arithmetic: units take [`fin`]-masked inputs.
-const NEG: i64 = i64::MIN;
+const NEG: i32 = i32::MIN;
 
-/// Work-buffer entry for one subset: [`FxCell`]'s values for each lane, −∞ as `i64::MIN`.
+/// Work-buffer entry for one subset: [`FxCell`]'s values for each lane, −∞ as `i32::MIN`.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(64))]
 pub struct LaneCell {
     t: [u64; LANES],
-    sqrt_t: [u64; LANES],
-    ln_t: [i64; LANES],
-    map: [i64; LANES],
-    log_z: [i64; LANES],
-    count: [u64; LANES],
+    sqrt_t: [u32; LANES],
+    ln_t: [i32; LANES],
+    map: [i32; LANES],
+    log_z: [i32; LANES],
     best: [Mask; LANES],
+    /// The tree count's low and high 32 bits (the high ones stay 0 with [`Counts::Narrow`]).
+    count: [u32; LANES],
+    count_hi: [u32; LANES],
+}
+
+impl LaneCell {
+    /// Lane `l`'s tree count.
+    fn count(&self, l: usize) -> u64 {
+        self.count[l] as u64 | (self.count_hi[l] as u64) << 32
+    }
+}
+
+/// How the model adds up tree counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Counts {
+    /// In 32-bit lanes: every product of two counts plus a third stays below 2^32, because the
+    /// counts cannot exceed a format below 2^16, or the design's largest number of trees fits
+    /// both 32 bits and the count format (so nothing saturates).
+    Narrow,
+    /// Lane by lane in 64 bits, checked.
+    Wide,
+}
+
+impl Counts {
+    fn of(tab: &Tables) -> Counts {
+        let n = tab.design.max_leaves as u64;
+        // (2n − 3)!!: the number of binary trees over n leaves.
+        let trees = (1..n).map(|k| 2 * k - 1).product::<u64>().max(1);
+        let all_fit = trees <= tab.count_max && trees <= u32::MAX as u64;
+        if tab.count_max < 1 << 16 || all_fit {
+            Counts::Narrow
+        } else {
+            Counts::Wide
+        }
+    }
+}
+
+/// A table of at most [`SMALL_LUT`] entries as the model reads it with permutes: the entries
+/// and the differences of neighbours (an interpolated table's `size + 1` entries fit so).
+#[derive(Clone, Debug)]
+struct PermLut {
+    small: bool,
+    y: [i32; SMALL_LUT],
+    dy: [i32; SMALL_LUT],
+}
+
+impl PermLut {
+    const LN: usize = 0;
+    const CORR: usize = 1;
+    const EXP: usize = 2;
+    const LEAF: usize = 3;
+    const EXP_ROOT: usize = 4;
+    const LEAF_ROOT: usize = 5;
+
+    fn new(lut: &Lut) -> PermLut {
+        let mut p = PermLut {
+            small: lut.size <= SMALL_LUT,
+            y: [0; SMALL_LUT],
+            dy: [0; SMALL_LUT],
+        };
+        if p.small {
+            let e = lut.entries();
+            for j in 0..lut.size {
+                p.y[j] = e[j];
+                if lut.step_log2 > 0 {
+                    p.dy[j] = e[j + 1] - e[j];
+                }
+            }
+        }
+        p
+    }
 }
 
 /// Why [`LaneTrellis::new`] cannot run a design.
@@ -60,12 +139,17 @@ pub enum LaneError {
         /// Cells needed.
         needed: usize,
     },
-    /// Two neighbouring entries of an interpolated table differ by 2^31 or more (or the table
-    /// interpolates over 2^31 positions): the interpolation's signed 32 × 32 product would not
-    /// be exact. No table of a valid design comes near this.
+    /// An interpolated table's difference of neighbours times the interpolation remainder
+    /// (plus the rounding half) reaches 2^31, or an entry of the exp table does: the 32-bit
+    /// lanes would not hold it exactly. No table of a valid design comes near this.
     TableStep {
         /// The table.
         table: &'static str,
+    },
+    /// The score format is wider than [`LANE_SCORE_BITS`].
+    ScoreBits {
+        /// The design's `internal.score_bits`.
+        bits: u32,
     },
 }
 
@@ -77,7 +161,11 @@ impl core::fmt::Display for LaneError {
             }
             LaneError::TableStep { table } => write!(
                 f,
-                "the {table} table has neighbouring entries 2^31 apart: the lane model cannot interpolate it"
+                "the {table} table's steps do not fit 32-bit lanes: the lane model cannot interpolate it"
+            ),
+            LaneError::ScoreBits { bits } => write!(
+                f,
+                "internal.score_bits = {bits}: the lane model needs at most {LANE_SCORE_BITS} (three scores add up in 32-bit lanes)"
             ),
         }
     }
@@ -118,25 +206,28 @@ pub struct LaneTrellis<'a> {
     root: Mask,
     slot: [[u8; MAX_FIXED_LEAVES]; LANES],
     ovf: [Overflows; LANES],
-    /// Whether the tree count format is at most 32 bits, so that a product of two counts plus
-    /// a third fits 64 bits (one vector multiply-add instead of checked scalar arithmetic).
-    narrow_count: bool,
+    counts: Counts,
+    /// The tables in permute form, indexed by the `PermLut` constants.
+    perm: [PermLut; 6],
+    /// `Tables::ln_exponent(63 − lz, t_frac)` by the leading zeros `lz` of a 64-bit word.
+    ln_exponent: [i32; SMALL_LUT],
 }
 
 /// Per-subset accumulator: the scalar model's, one value per lane.
 pub struct LaneAcc {
     active: [bool; LANES],
     /// `active` as a bit mask.
-    active_bits: u8,
+    active_bits: u16,
     root: bool,
-    ln_p: [i64; LANES],
-    sqrt_p: [u64; LANES],
-    map: [i64; LANES],
+    ln_p: [i32; LANES],
+    sqrt_p: [u32; LANES],
+    map: [i32; LANES],
     best: [Mask; LANES],
-    count: [u64; LANES],
-    z: [[i64; LANES]; LEVELS],
+    count: [u32; LANES],
+    count_hi: [u32; LANES],
+    z: [[i32; LANES]; LEVELS],
     occupied: u32,
-    ovf: [[u64; LANES]; Stage::ALL.len()],
+    ovf: [[u32; LANES]; Stage::ALL.len()],
 }
 
 /// One lane of the cells, as the target of stages 0–2.
@@ -159,25 +250,26 @@ impl SubsetTerms for Lane<'_> {
         c.t[l] = t;
         c.map[l] = if single { 0 } else { NEG };
         c.log_z[l] = if single { 0 } else { NEG };
-        c.count[l] = single as u64;
+        c.count[l] = single as u32;
+        c.count_hi[l] = 0;
         c.best[l] = 0;
     }
 }
 
-/// Whether a lane value is finite.
-#[inline(always)]
-fn fin(x: i64) -> bool {
-    x != NEG
-}
-
 /// A lane value with −∞ replaced by 0 (a parent's ln t where the subset does not split).
 #[inline(always)]
-fn val(x: i64) -> i64 {
+fn val(x: i32) -> i32 {
     if x == NEG {
         0
     } else {
         x
     }
+}
+
+/// A lane value as the scalar model holds it.
+#[inline(always)]
+fn opt(x: i32) -> Option<i64> {
+    (x != NEG).then_some(x as i64)
 }
 
 impl<'a> LaneTrellis<'a> {
@@ -195,6 +287,11 @@ impl<'a> LaneTrellis<'a> {
         if cells.len() < needed {
             return Err(LaneError::BufferTooSmall { needed });
         }
+        let bits = tab.design.internal.score_bits;
+        if bits > LANE_SCORE_BITS {
+            return Err(LaneError::ScoreBits { bits });
+        }
+        // In `PermLut`'s order.
         let luts = [
             ("ln", &tab.ln),
             ("corr", &tab.corr),
@@ -204,11 +301,22 @@ impl<'a> LaneTrellis<'a> {
             ("leaf (root)", &tab.root.leaf),
         ];
         for (table, lut) in luts {
-            let fits = |w: &[i32]| i32::try_from(w[1] as i64 - w[0] as i64).is_ok();
-            if lut.step_log2 > 31 || !lut.entries().windows(2).all(fits) {
+            let s = lut.step_log2;
+            let fits = |w: &[i32]| {
+                let step = (w[1] as i64 - w[0] as i64).abs();
+                s < 31 && (step << s) + (1 << s) < 1 << 31
+            };
+            if !lut.entries().windows(2).all(fits) {
                 return Err(LaneError::TableStep { table });
             }
         }
+        // The ratio unit shifts an exp entry as an unsigned 32-bit value.
+        for (table, lut) in [("exp", &tab.inner.exp), ("exp (root)", &tab.root.exp)] {
+            if lut.entries().iter().any(|&y| y <= 0) {
+                return Err(LaneError::TableStep { table });
+            }
+        }
+        let t_frac = tab.design.internal.t_frac;
         Ok(LaneTrellis {
             tab,
             cells,
@@ -216,8 +324,15 @@ impl<'a> LaneTrellis<'a> {
             root: 0,
             slot: [[0; MAX_FIXED_LEAVES]; LANES],
             ovf: [Overflows::default(); LANES],
-            // Two counts below 2^32 and a third: the product and sum stay below 2^64.
-            narrow_count: tab.count_max <= u32::MAX as u64,
+            counts: Counts::of(tab),
+            perm: luts.map(|(_, lut)| PermLut::new(lut)),
+            ln_exponent: core::array::from_fn(|lz| {
+                if lz < 64 {
+                    tab.ln_exponent(63 - lz as i64, t_frac) as i32
+                } else {
+                    0
+                }
+            }),
         })
     }
 
@@ -246,7 +361,7 @@ impl<'a> LaneTrellis<'a> {
         self.n = first;
         self.root = mask::full(first);
         // SAFETY: `new` requires the caller to have checked that the CPU has AVX-512.
-        unsafe { avx512::subset_terms(self.tab, &mut self.cells[..=self.root as usize]) };
+        unsafe { avx512::subset_terms(self, self.root) };
         recurrence::run(self, first);
         Ok(core::array::from_fn(|l| self.result(l)))
     }
@@ -254,7 +369,6 @@ impl<'a> LaneTrellis<'a> {
     /// The results of lane `l` of the solved batch.
     pub fn result(&self, l: usize) -> FixedResult {
         let c = &self.cells[self.root as usize];
-        let opt = |x: i64| fin(x).then_some(x);
         if self.n == 0 {
             return FixedResult::empty(self.ovf[l]);
         }
@@ -262,7 +376,7 @@ impl<'a> LaneTrellis<'a> {
             n: self.n,
             log_z: opt(c.log_z[l]),
             map: opt(c.map[l]),
-            count: c.count[l],
+            count: c.count(l),
             overflows: self.ovf[l],
         }
     }
@@ -271,16 +385,15 @@ impl<'a> LaneTrellis<'a> {
     /// ([`FixedTrellis::map_tree`], [`FixedTrellis::cell`], features…) as if it had solved
     /// that jet itself.
     pub fn export(&self, l: usize, to: &mut FixedTrellis) {
-        let opt = |x: i64| fin(x).then_some(x);
         for s in 0..=self.root as usize {
             let c = &self.cells[s];
             to.cells[s] = FxCell {
                 t: c.t[l],
-                sqrt_t: c.sqrt_t[l],
+                sqrt_t: c.sqrt_t[l] as u64,
                 ln_t: opt(c.ln_t[l]),
                 map: opt(c.map[l]),
                 log_z: opt(c.log_z[l]),
-                count: c.count[l],
+                count: c.count(l),
                 best: c.best[l],
             };
         }
@@ -300,13 +413,14 @@ impl Recurrence for LaneTrellis<'_> {
         let active = core::array::from_fn(|l| c.t[l] >= self.tab.t_cut_raw && c.t[l] != 0);
         LaneAcc {
             active,
-            active_bits: (0..LANES).fold(0, |m, l| m | (active[l] as u8) << l),
+            active_bits: (0..LANES).fold(0, |m, l| m | (active[l] as u16) << l),
             root: s == self.root,
             ln_p: core::array::from_fn(|l| val(c.ln_t[l])),
             sqrt_p: c.sqrt_t,
             map: [NEG; LANES],
             best: [0; LANES],
             count: [0; LANES],
+            count_hi: [0; LANES],
             z: [[NEG; LANES]; LEVELS],
             occupied: 0,
             ovf: [[0; LANES]; Stage::ALL.len()],
@@ -332,16 +446,16 @@ impl Recurrence for LaneTrellis<'_> {
 
     fn store(&mut self, s: Mask, mut acc: LaneAcc) {
         // SAFETY: as in `split`.
-        let z = unsafe { avx512::finish_z(self.tab, &mut acc) };
+        let z = unsafe { avx512::finish_z(self, &mut acc) };
         let c = &mut self.cells[s as usize];
         for (l, &zl) in z.iter().enumerate() {
             let on = acc.active[l];
             c.map[l] = if on { acc.map[l] } else { NEG };
             c.log_z[l] = if on { zl } else { NEG };
             c.count[l] = if on { acc.count[l] } else { 0 };
+            c.count_hi[l] = if on { acc.count_hi[l] } else { 0 };
             c.best[l] = if on { acc.best[l] } else { 0 };
-            let events = core::array::from_fn(|k| acc.ovf[k][l].min(u32::MAX as u64) as u32);
-            self.ovf[l].merge(&Overflows(events));
+            self.ovf[l].merge(&Overflows(core::array::from_fn(|k| acc.ovf[k][l])));
         }
     }
 }
@@ -480,13 +594,45 @@ mod tests {
 
     #[test]
     fn lanes_equal_the_scalar_model_with_wide_counts() {
+        // Counts saturate at 2^20 − 1, below the 2,027,025 trees of nine leaves: the lanes
+        // add them up one by one in 64 bits. The root's exp entries exceed 2^30, so that a root
+        // ratio shifted down by 32 places or more rounds as in 64 bits.
         let mut d = Design {
             max_leaves: 9,
+            lambda_root: 40.0,
             ..Design::default()
         };
-        d.internal.count_bits = 40;
+        d.internal.count_bits = 20;
+        // Up to 21!! ≈ 1.4·10^10 trees of twelve leaves: counts above 2^32.
+        let mut twelve = Design {
+            max_leaves: 12,
+            ..Design::default()
+        };
+        twelve.internal.count_bits = 40;
         if cpu() {
             check(&d, 40, 3);
+            check(&twelve, 13, 6);
+        }
+    }
+
+    #[test]
+    fn lanes_equal_the_scalar_model_with_tables_in_registers() {
+        // Every table small enough for permutes: 32, 64 and 128 entries, direct and
+        // interpolated, the ln exponent table alongside.
+        let mut d = Design::default();
+        d.luts.ln = 128;
+        d.luts.ln_interp_bits = 15;
+        d.luts.exp = 64;
+        d.luts.leaf = 128;
+        d.luts.corr = 32;
+        d.lambda_root = 3.0;
+        if cpu() {
+            let tab = Tables::new(&d).unwrap();
+            let mut cells = vec![LaneCell::default(); 256];
+            // SAFETY: checked above.
+            let lanes = unsafe { LaneTrellis::new(&tab, &mut cells) }.unwrap();
+            assert!(lanes.perm.iter().all(|p| p.small));
+            check(&d, 180, 5);
         }
     }
 
@@ -511,6 +657,12 @@ mod tests {
         // SAFETY: checked above.
         let e = unsafe { LaneTrellis::new(&tab, &mut short) }.err();
         assert_eq!(e, Some(LaneError::BufferTooSmall { needed: 256 }));
+        let mut wide = d;
+        wide.internal.score_bits = LANE_SCORE_BITS + 1;
+        let wide = Box::new(Tables::new(&wide).unwrap());
+        // SAFETY: checked above.
+        let e = unsafe { LaneTrellis::new(&wide, &mut cells) }.err();
+        assert_eq!(e, Some(LaneError::ScoreBits { bits: 31 }));
         let mut steep = Box::new(Tables::new(&d).unwrap());
         steep.root.leaf.vals[7] = i32::MIN;
         steep.root.leaf.vals[8] = 1;

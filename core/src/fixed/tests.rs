@@ -119,7 +119,7 @@ proptest! {
     }
 
     #[test]
-    fn ratio_bound(u in -(70i64 << 16)..(9i64 << 16), root in any::<bool>()) {
+    fn ratio_bound(u in -(70i64 << 16)..(8i64 << 16), root in any::<bool>()) {
         let t = tables();
         let lt = if root { &t.root } else { &t.inner };
         let mut o = Overflows::default();

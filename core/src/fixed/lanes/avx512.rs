@@ -1,166 +1,266 @@
-//! The lane model's split loop in AVX-512: one register holds a value of all eight jets, a
-//! table read is one gather of the two neighbouring 32-bit entries, a select is a mask.
-//! Each function mirrors the portable one of the same name in the parent module.
+//! The lane model's arithmetic in AVX-512: one register holds a 32-bit value of all sixteen
+//! jets, a select is a mask. The few values that need 64 bits — t, the tree count, and the
+//! products `u · log2e` and `d²` before they are rounded — take two registers of eight lanes
+//! (lanes 0–7 and 8–15). A table of at most [`SMALL_LUT`] entries is read with register
+//! permutes, a larger one with one gather of each lane's two neighbouring entries.
+//! Each function mirrors the scalar unit of the same name (`fixed::units`, `fixed::model`).
 //!
-//! Only [`fold`] enables the target features; the helpers are `unsafe` and always inlined into
-//! it, so they run with AVX-512 enabled (a function with `#[target_feature]` cannot be
-//! `#[inline(always)]`, and a call that is not inlined would cost its arguments a trip
-//! through memory). Their one precondition is that: call them only from `fold`.
+//! Only the `target_feature` entry points enable AVX-512; the helpers are `unsafe` and always
+//! inlined into them, so they run with AVX-512 enabled (a function with `#[target_feature]`
+//! cannot be `#[inline(always)]`, and a call that is not inlined would cost its arguments a trip
+//! through memory). Their one precondition is that: call them only from those entry points.
 
-use super::{LaneAcc, LaneCell, LaneTrellis, LANES, NEG};
+use super::{Counts, LaneAcc, LaneCell, LaneTrellis, PermLut, LANES, NEG, SMALL_LUT};
 use crate::fixed::design::MAX_LUT;
 use crate::fixed::model::LEVELS;
-use crate::fixed::tables::{LambdaTables, Lut, Tables, EXP_TABLE_FRAC, LN2_FRAC, LOG2E_FRAC};
+use crate::fixed::tables::{Lut, Tables, EXP_TABLE_FRAC, LOG2E_FRAC};
 use crate::fixed::units::Stage;
 use crate::mask::{self, Mask};
 use core::arch::x86_64::*;
 
 type V = __m512i;
-type K = __mmask8;
+type K = __mmask16;
+
+/// Lanes of one 64-bit half.
+const HALF: usize = LANES / 2;
 
 #[inline(always)]
-unsafe fn splat(x: i64) -> V {
+unsafe fn splat(x: i32) -> V {
+    _mm512_set1_epi32(x)
+}
+
+#[inline(always)]
+unsafe fn splat64(x: i64) -> V {
     _mm512_set1_epi64(x)
 }
 
 #[inline(always)]
-unsafe fn load_i(p: &[i64; LANES]) -> V {
-    // SAFETY: eight i64 are 64 readable bytes; the load is unaligned.
+unsafe fn load<T>(p: &[T; LANES]) -> V {
+    debug_assert_eq!(size_of::<T>(), 4);
+    // SAFETY: sixteen 4-byte values are 64 readable bytes; the load is unaligned.
     unsafe { _mm512_loadu_si512(p.as_ptr().cast()) }
 }
 
 #[inline(always)]
-unsafe fn load_u(p: &[u64; LANES]) -> V {
-    // SAFETY: as `load_i`.
-    unsafe { _mm512_loadu_si512(p.as_ptr().cast()) }
-}
-
-#[inline(always)]
-unsafe fn store_i(p: &mut [i64; LANES], v: V) {
-    // SAFETY: eight i64 are 64 writable bytes; the store is unaligned.
+unsafe fn store<T>(p: &mut [T; LANES], v: V) {
+    debug_assert_eq!(size_of::<T>(), 4);
+    // SAFETY: sixteen 4-byte values are 64 writable bytes; the store is unaligned.
     unsafe { _mm512_storeu_si512(p.as_mut_ptr().cast(), v) }
 }
 
+/// The two halves of sixteen 64-bit values.
 #[inline(always)]
-unsafe fn store_u(p: &mut [u64; LANES], v: V) {
-    // SAFETY: as `store_i`.
-    unsafe { _mm512_storeu_si512(p.as_mut_ptr().cast(), v) }
+unsafe fn load64(p: &[u64; LANES]) -> (V, V) {
+    // SAFETY: 2 × 64 readable bytes.
+    unsafe {
+        (
+            _mm512_loadu_si512(p.as_ptr().cast()),
+            _mm512_loadu_si512(p.as_ptr().add(HALF).cast()),
+        )
+    }
+}
+
+/// Sixteen 32-bit lanes from the low halves of two registers of eight 64-bit lanes.
+#[inline(always)]
+unsafe fn pack(lo: V, hi: V) -> V {
+    let even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    _mm512_permutex2var_epi32(lo, even, hi)
+}
+
+/// Sixteen unsigned 32-bit lanes zero-extended into two halves.
+#[inline(always)]
+unsafe fn widen(x: V) -> (V, V) {
+    (
+        _mm512_cvtepu32_epi64(_mm512_castsi512_si256(x)),
+        _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64::<1>(x)),
+    )
+}
+
+/// One mask of sixteen lanes from the masks of two halves.
+#[inline(always)]
+fn join(lo: __mmask8, hi: __mmask8) -> K {
+    lo as K | (hi as K) << HALF
 }
 
 /// `k ? a : b` per lane.
 #[inline(always)]
 unsafe fn sel(k: K, a: V, b: V) -> V {
-    _mm512_mask_blend_epi64(k, b, a)
+    _mm512_mask_blend_epi32(k, b, a)
 }
 
 #[inline(always)]
 unsafe fn fin(x: V) -> K {
-    _mm512_cmpneq_epi64_mask(x, splat(NEG))
+    _mm512_cmpneq_epi32_mask(x, splat(NEG))
 }
 
 #[inline(always)]
 unsafe fn val(x: V) -> V {
-    _mm512_maskz_mov_epi64(fin(x), x)
+    _mm512_maskz_mov_epi32(fin(x), x)
 }
 
-/// `round_shift` by a shift shared by all lanes.
+/// `round_shift` by a shift shared by all lanes; exact while `x + 2^(s−1)` fits 32 bits.
 #[inline(always)]
 unsafe fn round_shift(x: V, s: u32) -> V {
     if s == 0 {
         x
     } else {
-        _mm512_srav_epi64(_mm512_add_epi64(x, splat(1 << (s - 1))), splat(s as i64))
+        _mm512_srav_epi32(_mm512_add_epi32(x, splat(1 << (s - 1))), splat(s as i32))
     }
 }
 
 /// Adds one to the counter lanes selected by `k`.
 #[inline(always)]
 unsafe fn count(c: V, k: K) -> V {
-    _mm512_mask_add_epi64(c, k, c, splat(1))
+    _mm512_mask_add_epi32(c, k, c, splat(1))
 }
 
+/// Entry `j` of a table of `size` ≤ [`SMALL_LUT`] entries (index bits from `log2(size)` up are
+/// ignored).
 #[inline(always)]
-unsafe fn read(lut: &Lut, d: V) -> V {
+unsafe fn permute(t: &[i32; SMALL_LUT], size: usize, j: V) -> V {
+    let p = t.as_ptr();
+    // SAFETY: the loads of sixteen entries each lie inside the SMALL_LUT entries.
+    let pair = |k: usize| unsafe {
+        _mm512_permutex2var_epi32(
+            _mm512_loadu_si512(p.add(32 * k).cast()),
+            j,
+            _mm512_loadu_si512(p.add(32 * k + 16).cast()),
+        )
+    };
+    let b5 = _mm512_test_epi32_mask(j, splat(32));
+    match size {
+        0..=32 => pair(0),
+        33..=64 => sel(b5, pair(1), pair(0)),
+        _ => sel(
+            _mm512_test_epi32_mask(j, splat(64)),
+            sel(b5, pair(3), pair(2)),
+            sel(b5, pair(1), pair(0)),
+        ),
+    }
+}
+
+/// `Lut::read` at the offsets `d` (unsigned; lanes at or beyond the span get a meaningless
+/// value, never an out-of-bounds read).
+#[inline(always)]
+unsafe fn read(lut: &Lut, perm: &PermLut, d: V) -> V {
     let s = lut.step_log2;
-    let j = _mm512_min_epu64(
-        _mm512_srlv_epi64(d, splat(s as i64)),
-        splat(MAX_LUT as i64 - 1),
-    );
-    // SAFETY: j ≤ MAX_LUT − 1, so the 8 bytes at entry j (entries j and j + 1) lie inside
-    // the MAX_LUT + 1 entries of `vals`.
-    let pair = unsafe { _mm512_i64gather_epi64(j, lut.vals.as_ptr().cast(), 4) };
-    let y0 = _mm512_srai_epi64(_mm512_slli_epi64(pair, 32), 32);
-    let y1 = _mm512_srai_epi64(pair, 32);
+    let j = _mm512_srlv_epi32(d, splat(s as i32));
+    let (y0, dy) = if perm.small {
+        (
+            permute(&perm.y, lut.size, j),
+            permute(&perm.dy, lut.size, j),
+        )
+    } else {
+        let j = _mm512_min_epu32(j, splat(MAX_LUT as i32 - 1));
+        let base = lut.vals.as_ptr().cast::<i64>();
+        // SAFETY: j ≤ MAX_LUT − 1, so the 8 bytes at entry j (entries j and j + 1) lie
+        // inside the MAX_LUT + 1 entries of `vals`.
+        let (lo, hi) = unsafe {
+            (
+                _mm512_i32gather_epi64(_mm512_castsi512_si256(j), base.cast(), 4),
+                _mm512_i32gather_epi64(_mm512_extracti64x4_epi64::<1>(j), base.cast(), 4),
+            )
+        };
+        let y0 = pack(lo, hi);
+        let odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+        (
+            y0,
+            _mm512_sub_epi32(_mm512_permutex2var_epi32(lo, odd, hi), y0),
+        )
+    };
+    if s == 0 {
+        return y0;
+    }
+    // |y[j+1] − y[j]| · r + 2^(s−1) < 2^31 for every table (`LaneTrellis::new` checks it).
     let r = _mm512_and_si512(d, splat((1 << s) - 1));
-    _mm512_add_epi64(
-        y0,
-        round_shift(_mm512_mul_epi32(_mm512_sub_epi64(y1, y0), r), s),
-    )
+    _mm512_add_epi32(y0, round_shift(_mm512_mullo_epi32(dy, r), s))
 }
 
 #[inline(always)]
 unsafe fn sat(tab: &Tables, x: V) -> (V, K) {
-    let c = _mm512_max_epi64(
-        _mm512_min_epi64(x, splat(tab.score_max)),
-        splat(-tab.score_max),
-    );
-    (c, _mm512_cmpneq_epi64_mask(c, x))
+    let max = tab.score_max as i32;
+    let c = _mm512_max_epi32(_mm512_min_epi32(x, splat(max)), splat(-max));
+    (c, _mm512_cmpneq_epi32_mask(c, x))
 }
 
+/// One half of [`ln`]: the leading zeros of `x` (of 1 for x = 0), the `m_bits` bits below its
+/// leading one, and which lanes are 0.
 #[inline(always)]
-unsafe fn ln(tab: &Tables, x: V, frac: u32) -> V {
+unsafe fn ln_half(x: V, m_bits: u32) -> (V, V, __mmask8) {
     let zero = _mm512_cmpeq_epi64_mask(x, _mm512_setzero_si512());
-    let xs = _mm512_mask_mov_epi64(x, zero, splat(1));
+    let xs = _mm512_mask_mov_epi64(x, zero, splat64(1));
     let lz = _mm512_lzcnt_epi64(xs);
-    let p = _mm512_sub_epi64(splat(63), lz);
-    let m_bits = tab.ln.size.trailing_zeros() + tab.ln.step_log2;
     let m = _mm512_srlv_epi64(
         _mm512_slli_epi64(_mm512_sllv_epi64(xs, lz), 1),
-        splat(64 - m_bits as i64),
+        splat64(64 - m_bits as i64),
     );
-    let g = tab.design.internal.log_frac;
-    let e = round_shift(
-        // (p − frac) · ln2 as an unsigned 32 × 32 product: p − frac + 64 ≥ 0, ln2 < 2^32.
-        _mm512_sub_epi64(
-            _mm512_mul_epu32(_mm512_add_epi64(p, splat(64 - frac as i64)), splat(tab.ln2)),
-            splat(64 * tab.ln2),
-        ),
-        LN2_FRAC - g,
+    (lz, m, zero)
+}
+
+/// `Tables::ln(x, t_frac)` of sixteen 64-bit values given as two halves.
+#[inline(always)]
+unsafe fn ln(tr: &LaneTrellis, (lo, hi): (V, V)) -> V {
+    let tab = tr.tab;
+    let m_bits = tab.ln.size.trailing_zeros() + tab.ln.step_log2;
+    let (lz0, m0, z0) = ln_half(lo, m_bits);
+    let (lz1, m1, z1) = ln_half(hi, m_bits);
+    let v = _mm512_add_epi32(
+        permute(&tr.ln_exponent, 64, pack(lz0, lz1)),
+        read(&tab.ln, &tr.perm[PermLut::LN], pack(m0, m1)),
     );
-    let v = _mm512_add_epi64(e, read(&tab.ln, m));
-    _mm512_mask_mov_epi64(v, zero, splat(NEG))
+    _mm512_mask_mov_epi32(v, join(z0, z1), splat(NEG))
+}
+
+/// `round_shift(u · log2e, LOG2E_FRAC)`: the exact 64-bit products of the even and the odd
+/// lanes, rounded back into 32 bits.
+#[inline(always)]
+unsafe fn times_log2e(tab: &Tables, u: V) -> V {
+    let l = splat(tab.log2e as i32);
+    let half = splat64(1 << (LOG2E_FRAC - 1));
+    let even = _mm512_mul_epi32(u, l);
+    let odd = _mm512_mul_epi32(_mm512_srli_epi64(u, 32), l);
+    let even = _mm512_srai_epi64(_mm512_add_epi64(even, half), LOG2E_FRAC);
+    let odd = _mm512_srai_epi64(_mm512_add_epi64(odd, half), LOG2E_FRAC);
+    _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32))
 }
 
 #[inline(always)]
-unsafe fn ratio(tab: &Tables, lt: &LambdaTables, u: V) -> (V, K) {
+unsafe fn ratio(tr: &LaneTrellis, root: bool, u: V) -> (V, K) {
+    let tab = tr.tab;
+    let (lt, perm) = if root {
+        (&tab.root, &tr.perm[PermLut::EXP_ROOT])
+    } else {
+        (&tab.inner, &tr.perm[PermLut::EXP])
+    };
     let g = tab.design.internal.log_frac;
-    let lim = 64i64 << g;
-    let uc = _mm512_max_epi64(_mm512_min_epi64(u, splat(lim)), splat(-lim));
-    // |uc| ≤ 2^26 and log2e < 2^31: a signed 32 × 32 product.
-    let v = round_shift(_mm512_mul_epi32(uc, splat(tab.log2e)), LOG2E_FRAC);
-    let k = _mm512_srav_epi64(v, splat(g as i64));
-    let f = _mm512_sub_epi64(v, _mm512_sllv_epi64(k, splat(g as i64)));
-    let y = read(&lt.exp, f);
-    let sh = _mm512_sub_epi64(splat(EXP_TABLE_FRAC as i64 - g as i64), k);
-    let shc = _mm512_max_epi64(_mm512_min_epi64(sh, splat(61)), _mm512_setzero_si512());
-    let half = _mm512_srli_epi64(_mm512_sllv_epi64(splat(1), shc), 1);
-    let down = _mm512_srav_epi64(_mm512_add_epi64(y, half), shc);
-    let nsh = _mm512_max_epi64(
-        _mm512_min_epi64(
-            _mm512_sub_epi64(_mm512_setzero_si512(), sh),
-            splat(61 - EXP_TABLE_FRAC as i64),
+    let lim = 64i32 << g;
+    let uc = _mm512_max_epi32(_mm512_min_epi32(u, splat(lim)), splat(-lim));
+    let v = times_log2e(tab, uc);
+    let k = _mm512_srav_epi32(v, splat(g as i32));
+    let f = _mm512_and_si512(v, splat((1 << g) - 1));
+    // 0 < y < 2^31 (`LaneTrellis::new` checks the table).
+    let y = read(&lt.exp, perm, f);
+    let sh = _mm512_sub_epi32(splat(EXP_TABLE_FRAC as i32 - g as i32), k);
+    // A shift of 32 or more leaves 0 of a y below 2^31, as the scalar unit's 64-bit one does.
+    let shc = _mm512_max_epi32(_mm512_min_epi32(sh, splat(61)), _mm512_setzero_si512());
+    let half = _mm512_srli_epi32(_mm512_sllv_epi32(splat(1), shc), 1);
+    let down = _mm512_srlv_epi32(_mm512_add_epi32(y, half), shc);
+    let nsh = _mm512_max_epi32(
+        _mm512_min_epi32(
+            _mm512_sub_epi32(_mm512_setzero_si512(), sh),
+            splat(61 - EXP_TABLE_FRAC as i32),
         ),
         _mm512_setzero_si512(),
     );
-    let up = _mm512_sllv_epi64(y, nsh);
-    let max = splat(tab.score_max);
-    let to_zero = _mm512_cmple_epi64_mask(u, splat(-lim)) | _mm512_cmpge_epi64_mask(sh, splat(62));
-    let to_max = _mm512_cmpge_epi64_mask(u, splat(lim))
-        | _mm512_cmple_epi64_mask(sh, splat(EXP_TABLE_FRAC as i64 - 62));
-    let shift_down = _mm512_cmpge_epi64_mask(sh, _mm512_setzero_si512());
-    // Compared before shifting, as the scalar unit does: `up` may have left 64 bits.
-    let over_up = _mm512_cmpgt_epi64_mask(y, _mm512_srlv_epi64(max, nsh));
-    let over_down = _mm512_cmpgt_epi64_mask(down, max);
+    let up = _mm512_sllv_epi32(y, nsh);
+    let max = splat(tab.score_max as i32);
+    let to_zero = _mm512_cmple_epi32_mask(u, splat(-lim)) | _mm512_cmpge_epi32_mask(sh, splat(62));
+    let to_max = _mm512_cmpge_epi32_mask(u, splat(lim))
+        | _mm512_cmple_epi32_mask(sh, splat(EXP_TABLE_FRAC as i32 - 62));
+    let shift_down = _mm512_cmpge_epi32_mask(sh, _mm512_setzero_si512());
+    // Compared before shifting, as the scalar unit does: `up` may have left 32 bits.
+    let over_up = _mm512_cmpgt_epi32_mask(y, _mm512_srlv_epi32(max, nsh));
+    let over_down = _mm512_cmpgt_epi32_mask(down, max);
     let over = (shift_down & over_down) | (!shift_down & over_up);
     let shifted = sel(shift_down, down, up);
     // From the weakest rule to the strongest, as the scalar unit's if-chain reads upwards.
@@ -172,41 +272,83 @@ unsafe fn ratio(tab: &Tables, lt: &LambdaTables, u: V) -> (V, K) {
 }
 
 #[inline(always)]
-unsafe fn density(tab: &Tables, lt: &LambdaTables, ln_t: V, ln_s: V) -> (V, K) {
-    let (r, o) = ratio(tab, lt, _mm512_sub_epi64(ln_t, ln_s));
+unsafe fn density(tr: &LaneTrellis, root: bool, ln_t: V, ln_s: V) -> (V, K) {
+    let lt = if root { &tr.tab.root } else { &tr.tab.inner };
+    let (r, o) = ratio(tr, root, _mm512_sub_epi32(ln_t, ln_s));
     (
-        _mm512_sub_epi64(_mm512_sub_epi64(splat(lt.k_inner), ln_s), r),
+        _mm512_sub_epi32(_mm512_sub_epi32(splat(lt.k_inner as i32), ln_s), r),
         o,
     )
 }
 
 #[inline(always)]
-unsafe fn leaf(lt: &LambdaTables, l: V) -> V {
+unsafe fn leaf(tr: &LaneTrellis, root: bool, l: V) -> V {
+    let (lt, perm) = if root {
+        (&tr.tab.root, &tr.perm[PermLut::LEAF_ROOT])
+    } else {
+        (&tr.tab.inner, &tr.perm[PermLut::LEAF])
+    };
     let lv = val(l);
-    let d = _mm512_sub_epi64(lv, splat(lt.leaf_lo));
-    let inside = read(&lt.leaf, d);
-    let above = _mm512_sub_epi64(splat(lt.k_norm + lt.c_leaf), lv);
+    let d = _mm512_sub_epi32(lv, splat(lt.leaf_lo as i32));
+    let inside = read(&lt.leaf, perm, d);
+    let above = _mm512_sub_epi32(splat((lt.k_norm + lt.c_leaf) as i32), lv);
     let r = sel(
-        _mm512_cmpge_epu64_mask(d, splat(lt.leaf.span() as i64)),
+        _mm512_cmpge_epu32_mask(d, splat(lt.leaf.span() as i32)),
         above,
         inside,
     );
-    let low = !fin(l) | _mm512_cmplt_epi64_mask(d, _mm512_setzero_si512());
-    sel(low, splat(lt.k_norm), r)
+    let low = !fin(l) | _mm512_cmplt_epi32_mask(d, _mm512_setzero_si512());
+    sel(low, splat(lt.k_norm as i32), r)
 }
 
 #[inline(always)]
-unsafe fn max_star(tab: &Tables, a: V, b: V) -> (V, K) {
+unsafe fn max_star(tr: &LaneTrellis, a: V, b: V) -> (V, K) {
+    let tab = tr.tab;
     let (av, bv) = (val(a), val(b));
-    let hi = _mm512_max_epi64(av, bv);
-    let d = _mm512_sub_epi64(hi, _mm512_min_epi64(av, bv));
-    let corr = _mm512_maskz_mov_epi64(
-        _mm512_cmplt_epu64_mask(d, splat(tab.corr.span() as i64)),
-        read(&tab.corr, d),
+    let hi = _mm512_max_epi32(av, bv);
+    let d = _mm512_sub_epi32(hi, _mm512_min_epi32(av, bv));
+    let corr = _mm512_maskz_mov_epi32(
+        _mm512_cmplt_epu32_mask(d, splat(tab.corr.span() as i32)),
+        read(&tab.corr, &tr.perm[PermLut::CORR], d),
     );
-    let (r, o) = sat(tab, _mm512_add_epi64(hi, corr));
+    let (r, o) = sat(tab, _mm512_add_epi32(hi, corr));
     let (fa, fb) = (fin(a), fin(b));
     (sel(!fa, b, sel(!fb, a, r)), o & fa & fb)
+}
+
+/// `t(a) ≥ t(b)` of the 64-bit t of two cells.
+#[inline(always)]
+unsafe fn t_ge(ca: &LaneCell, cb: &LaneCell) -> K {
+    let ((a0, a1), (b0, b1)) = (load64(&ca.t), load64(&cb.t));
+    join(
+        _mm512_cmpge_epu64_mask(a0, b0),
+        _mm512_cmpge_epu64_mask(a1, b1),
+    )
+}
+
+/// `round_shift(x², s)` of eight 64-bit lanes holding `x < 2^32`.
+#[inline(always)]
+unsafe fn square_shifted(x: V, s: u32) -> V {
+    let sq = _mm512_mul_epu32(x, x);
+    if s == 0 {
+        sq
+    } else {
+        // x² may use all 64 bits: add the rounding bit after shifting.
+        _mm512_add_epi64(
+            _mm512_srlv_epi64(sq, splat64(s as i64)),
+            _mm512_and_si512(_mm512_srlv_epi64(sq, splat64(s as i64 - 1)), splat64(1)),
+        )
+    }
+}
+
+/// `t_P2 = round_shift(d², sqrt_shift)` in two halves, from `d < 2^32`.
+#[inline(always)]
+unsafe fn t_p2(tab: &Tables, d: V) -> (V, V) {
+    let (lo, hi) = widen(d);
+    (
+        square_shifted(lo, tab.sqrt_shift),
+        square_shifted(hi, tab.sqrt_shift),
+    )
 }
 
 /// The values of one split on every lane, before they are folded into the accumulator.
@@ -219,73 +361,61 @@ unsafe fn eval<const A_LEAF: bool, const B_LEAF: bool>(
     b: Mask,
 ) -> Eval {
     let tab = tr.tab;
-    let lt = if root { &tab.root } else { &tab.inner };
     let ca: &LaneCell = &tr.cells[a as usize];
     let cb: &LaneCell = &tr.cells[b as usize];
-    let (ma, mb) = (load_i(&ca.map), load_i(&cb.map));
-    let (za, zb) = (load_i(&ca.log_z), load_i(&cb.log_z));
-    let pre = r.active & fin(ma) & fin(mb) & fin(za) & fin(zb);
+    let (ma, mb) = (load(&ca.map), load(&cb.map));
+    let (za, zb) = (load(&ca.log_z), load(&cb.log_z));
+    // −∞ is the least lane value: a minimum is finite iff both values are.
+    let pre = r.active & fin(_mm512_min_epi32(ma, mb)) & fin(_mm512_min_epi32(za, zb));
     let a_heavy: K = if A_LEAF {
         0
     } else if B_LEAF {
-        0xff
+        0xffff
     } else {
-        _mm512_cmpge_epu64_mask(load_u(&ca.t), load_u(&cb.t))
+        t_ge(ca, cb)
     };
-    let (lna, lnb) = (load_i(&ca.ln_t), load_i(&cb.ln_t));
+    let (lna, lnb) = (load(&ca.ln_t), load(&cb.ln_t));
     let mx_ln = sel(a_heavy, lna, lnb);
     let mn_ln = sel(a_heavy, lnb, lna);
-    let mx_sqrt = sel(a_heavy, load_u(&ca.sqrt_t), load_u(&cb.sqrt_t));
-    let (parent, o_parent) = density(tab, lt, val(mx_ln), r.ln_p);
-    let dd = _mm512_maskz_sub_epi64(
-        _mm512_cmpgt_epu64_mask(r.sqrt_p, mx_sqrt),
+    let mx_sqrt = sel(a_heavy, load(&ca.sqrt_t), load(&cb.sqrt_t));
+    let (parent, o_parent) = density(tr, root, val(mx_ln), r.ln_p);
+    let dd = _mm512_maskz_sub_epi32(
+        _mm512_cmpgt_epu32_mask(r.sqrt_p, mx_sqrt),
         r.sqrt_p,
         mx_sqrt,
     );
-    // √t < 2^32 (the design's `t_bits + 2 sqrt_frac − t_frac ≤ 64`).
-    let sq = _mm512_mul_epu32(dd, dd);
-    let tp2 = match tab.sqrt_shift {
-        0 => sq,
-        s => _mm512_add_epi64(
-            _mm512_srlv_epi64(sq, splat(s as i64)),
-            _mm512_and_si512(_mm512_srlv_epi64(sq, splat(s as i64 - 1)), splat(1)),
-        ),
-    };
-    let ln_p2 = ln(tab, tp2, tab.design.internal.t_frac);
+    let ln_p2 = ln(tr, t_p2(tab, dd));
     let f = fin(mx_ln);
     let (raw, psi_fin, ratio_parent, ratio_child) = if A_LEAF && B_LEAF {
-        (
-            _mm512_add_epi64(leaf(lt, r.ln_p), leaf(lt, r.ln_p)),
-            0xff,
-            0,
-            0,
-        )
+        let l = leaf(tr, root, r.ln_p);
+        (_mm512_add_epi32(l, l), 0xffff, 0, 0)
     } else if A_LEAF || B_LEAF {
         (
-            _mm512_add_epi64(parent, leaf(lt, ln_p2)),
+            _mm512_add_epi32(parent, leaf(tr, root, ln_p2)),
             f,
             pre & f & o_parent,
             0,
         )
     } else {
-        let (child, o_child) = density(tab, lt, val(mn_ln), val(ln_p2));
+        let (child, o_child) = density(tr, root, val(mn_ln), val(ln_p2));
         let g = f & fin(mn_ln) & fin(ln_p2);
         (
-            _mm512_add_epi64(parent, child),
+            _mm512_add_epi32(parent, child),
             g,
             pre & f & o_parent,
             pre & g & o_child,
         )
     };
     let live = pre & psi_fin;
-    let (p, o_psi) = sat(tab, _mm512_add_epi64(raw, splat(tab.k_4pi)));
-    let (m, o_m) = sat(tab, _mm512_add_epi64(p, _mm512_add_epi64(val(ma), val(mb))));
-    let (z, o_z) = sat(tab, _mm512_add_epi64(p, _mm512_add_epi64(val(za), val(zb))));
+    let (p, o_psi) = sat(tab, _mm512_add_epi32(raw, splat(tab.k_4pi as i32)));
+    // Scores of at most 30 bits: three of them add up within 32 (`LaneTrellis::new`).
+    let (m, o_m) = sat(tab, _mm512_add_epi32(p, _mm512_add_epi32(val(ma), val(mb))));
+    let (z, o_z) = sat(tab, _mm512_add_epi32(p, _mm512_add_epi32(val(za), val(zb))));
     Eval {
         a,
         live,
         m,
-        v: _mm512_mask_mov_epi64(splat(NEG), live, z),
+        v: _mm512_mask_mov_epi32(splat(NEG), live, z),
         ratio: [ratio_parent, ratio_child],
         score: [live & o_psi, live & o_m, live & o_z],
     }
@@ -303,53 +433,61 @@ unsafe fn take(tr: &LaneTrellis, r: &mut Regs, acc: &mut LaneAcc, b: Mask, e: Ev
     for k in e.score {
         r.score = count(r.score, k);
     }
-    // −∞ is i64::MIN, below every score: "no MAP yet" needs no test of its own.
-    let better = live & _mm512_cmpgt_epi64_mask(e.m, r.map);
+    // −∞ is i32::MIN, below every score: "no MAP yet" needs no test of its own.
+    let better = live & _mm512_cmpgt_epi32_mask(e.m, r.map);
     r.map = sel(better, e.m, r.map);
-    r.best = _mm256_mask_mov_epi32(r.best, better, _mm256_set1_epi32(e.a as i32));
+    r.best = _mm512_mask_mov_epi32(r.best, better, splat(e.a as i32));
     let (ca, cb) = (&tr.cells[e.a as usize], &tr.cells[b as usize]);
-    if tr.narrow_count {
-        let c = _mm512_add_epi64(
-            _mm512_mul_epu32(load_u(&ca.count), load_u(&cb.count)),
+    if tr.counts == Counts::Narrow {
+        // No wrap: see `Counts::Narrow`.
+        let c = _mm512_add_epi32(
+            _mm512_mullo_epi32(load(&ca.count), load(&cb.count)),
             r.count,
         );
-        let max = splat(tab.count_max as i64);
-        let over = _mm512_cmpgt_epu64_mask(c, max);
-        r.count_ovf = count(r.count_ovf, live & over);
-        r.count = _mm512_mask_mov_epi64(r.count, live, sel(over, max, c));
+        let max = splat(tab.count_max.min(u32::MAX as u64) as u32 as i32);
+        let over = live & _mm512_cmpgt_epu32_mask(c, max);
+        r.count_ovf = count(r.count_ovf, over);
+        r.count = _mm512_mask_mov_epi32(r.count, live, sel(over, max, c));
     } else {
-        let mut counts = [0u64; LANES];
-        store_u(&mut counts, r.count);
-        let mut ovf = [0u64; LANES];
-        store_u(&mut ovf, r.count_ovf);
+        let mut counts = [0u32; LANES];
+        let mut his = [0u32; LANES];
+        store(&mut counts, r.count);
+        store(&mut his, r.count_hi);
+        let mut ovf = [0u32; LANES];
+        store(&mut ovf, r.count_ovf);
         for l in (0..LANES).filter(|&l| live >> l & 1 == 1) {
-            let c = ca.count[l]
-                .checked_mul(cb.count[l])
-                .and_then(|x| x.checked_add(counts[l]))
-                .filter(|&x| x <= tab.count_max);
-            counts[l] = c.unwrap_or_else(|| {
-                ovf[l] += 1;
-                tab.count_max
-            });
+            let sum = counts[l] as u64 | (his[l] as u64) << 32;
+            let c = ca
+                .count(l)
+                .checked_mul(cb.count(l))
+                .and_then(|x| x.checked_add(sum))
+                .filter(|&x| x <= tab.count_max)
+                .unwrap_or_else(|| {
+                    ovf[l] += 1;
+                    tab.count_max
+                });
+            counts[l] = c as u32;
+            his[l] = (c >> 32) as u32;
         }
-        r.count = load_u(&counts);
-        r.count_ovf = load_u(&ovf);
+        r.count = load(&counts);
+        r.count_hi = load(&his);
+        r.count_ovf = load(&ovf);
     }
-    push_z(tab, r, acc, e.v);
+    push_z(tr, r, acc, e.v);
 }
 
 #[inline(always)]
-unsafe fn push_z(tab: &Tables, r: &mut Regs, acc: &mut LaneAcc, v: V) {
+unsafe fn push_z(tr: &LaneTrellis, r: &mut Regs, acc: &mut LaneAcc, v: V) {
     let mut c = v;
     let mut level = 0;
     while acc.occupied >> level & 1 == 1 {
-        let (x, o) = max_star(tab, load_i(&acc.z[level]), c);
+        let (x, o) = max_star(tr, load(&acc.z[level]), c);
         r.score = count(r.score, o);
         c = x;
         acc.occupied &= !(1 << level);
         level += 1;
     }
-    store_i(&mut acc.z[level], c);
+    store(&mut acc.z[level], c);
     acc.occupied |= 1 << level;
 }
 
@@ -374,28 +512,37 @@ pub(super) unsafe fn fold(tr: &LaneTrellis, acc: &mut LaneAcc, s: Mask) {
     r.store(acc);
 }
 
-/// Stage 2's √t = `isqrt(t << sqrt_shift)` (digit by digit, exact) and ln t of every cell, from
-/// the t that stages 0–2 stored in each lane.
+/// `isqrt(t << sh)` of eight 64-bit lanes, digit by digit from bit `2k` down.
+#[inline(always)]
+unsafe fn isqrt(t: V, sh: u32, k: u32) -> V {
+    let mut op = _mm512_sll_epi64(t, _mm_cvtsi32_si128(sh as i32));
+    let mut res = _mm512_setzero_si512();
+    for i in (0..=k).rev() {
+        let one = splat64(1 << (2 * i));
+        let trial = _mm512_add_epi64(res, one);
+        let take = _mm512_cmpge_epu64_mask(op, trial);
+        op = _mm512_mask_sub_epi64(op, take, op, trial);
+        res = _mm512_srli_epi64(res, 1);
+        res = _mm512_mask_add_epi64(res, take, res, one);
+    }
+    res
+}
+
+/// Stage 2's √t = `isqrt(t << sqrt_shift)` (exact) and ln t of the cells `0..=last`, from the t
+/// that stages 0–2 stored in each lane.
 #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
-pub(super) unsafe fn subset_terms(tab: &Tables, cells: &mut [LaneCell]) {
-    let sh = tab.sqrt_shift;
+pub(super) unsafe fn subset_terms(tr: &mut LaneTrellis, last: Mask) {
+    let sh = tr.tab.sqrt_shift;
     // t << sqrt_shift < 2^bits: start at the largest power of four below that.
-    let bits = tab.design.internal.t_bits + sh;
-    let k = (bits - 1) / 2;
-    for c in cells {
-        let t = load_u(&c.t);
-        let mut op = _mm512_sllv_epi64(t, splat(sh as i64));
-        let mut res = _mm512_setzero_si512();
-        for i in (0..=k).rev() {
-            let one = splat(1 << (2 * i));
-            let trial = _mm512_add_epi64(res, one);
-            let take = _mm512_cmpge_epu64_mask(op, trial);
-            op = _mm512_mask_sub_epi64(op, take, op, trial);
-            res = _mm512_srli_epi64(res, 1);
-            res = _mm512_mask_add_epi64(res, take, res, one);
-        }
-        store_u(&mut c.sqrt_t, res);
-        store_i(&mut c.ln_t, ln(tab, t, tab.design.internal.t_frac));
+    let k = (tr.tab.design.internal.t_bits + sh - 1) / 2;
+    for s in 0..=last as usize {
+        let (t0, t1) = load64(&tr.cells[s].t);
+        // √t < 2^32 (the design's `t_bits + 2 sqrt_frac − t_frac ≤ 64`).
+        let sqrt_t = pack(isqrt(t0, sh, k), isqrt(t1, sh, k));
+        let ln_t = ln(tr, (t0, t1));
+        let c = &mut tr.cells[s];
+        store(&mut c.sqrt_t, sqrt_t);
+        store(&mut c.ln_t, ln_t);
     }
 }
 
@@ -411,26 +558,26 @@ pub(super) unsafe fn split(tr: &LaneTrellis, acc: &mut LaneAcc, a: Mask, b: Mask
 /// Combines the partial max* results of a finished subset, lowest level first (`max*(higher,
 /// lower)`), as `FxAcc::finish_z` does; −∞ for a subset with no split.
 #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
-pub(super) unsafe fn finish_z(tab: &Tables, acc: &mut LaneAcc) -> [i64; LANES] {
-    let mut score = load_u(&acc.ovf[Stage::Score as usize]);
+pub(super) unsafe fn finish_z(tr: &LaneTrellis, acc: &mut LaneAcc) -> [i32; LANES] {
+    let mut score = load(&acc.ovf[Stage::Score as usize]);
     let mut z: Option<V> = None;
     for level in 0..LEVELS {
         if acc.occupied >> level & 1 == 1 {
-            let x = load_i(&acc.z[level]);
+            let x = load(&acc.z[level]);
             z = Some(match z {
                 None => x,
                 Some(lower) => {
-                    let (v, o) = max_star(tab, x, lower);
+                    let (v, o) = max_star(tr, x, lower);
                     score = count(score, o);
                     v
                 }
             });
         }
     }
-    store_u(&mut acc.ovf[Stage::Score as usize], score);
+    store(&mut acc.ovf[Stage::Score as usize], score);
     let mut out = [NEG; LANES];
     if let Some(z) = z {
-        store_i(&mut out, z);
+        store(&mut out, z);
     }
     out
 }
@@ -451,8 +598,9 @@ struct Regs {
     ln_p: V,
     sqrt_p: V,
     map: V,
-    best: __m256i,
+    best: V,
     count: V,
+    count_hi: V,
     ratio: V,
     score: V,
     count_ovf: V,
@@ -461,34 +609,251 @@ struct Regs {
 impl Regs {
     #[inline(always)]
     unsafe fn load(acc: &LaneAcc) -> Regs {
-        let mut best = [0i32; LANES];
-        for (b, &x) in best.iter_mut().zip(&acc.best) {
-            *b = x as i32;
-        }
         Regs {
             active: acc.active_bits,
-            ln_p: load_i(&acc.ln_p),
-            sqrt_p: load_u(&acc.sqrt_p),
-            map: load_i(&acc.map),
-            best: _mm256_loadu_si256(best.as_ptr().cast()),
-            count: load_u(&acc.count),
-            ratio: load_u(&acc.ovf[Stage::Ratio as usize]),
-            score: load_u(&acc.ovf[Stage::Score as usize]),
-            count_ovf: load_u(&acc.ovf[Stage::Count as usize]),
+            ln_p: load(&acc.ln_p),
+            sqrt_p: load(&acc.sqrt_p),
+            map: load(&acc.map),
+            best: load(&acc.best),
+            count: load(&acc.count),
+            count_hi: load(&acc.count_hi),
+            ratio: load(&acc.ovf[Stage::Ratio as usize]),
+            score: load(&acc.ovf[Stage::Score as usize]),
+            count_ovf: load(&acc.ovf[Stage::Count as usize]),
         }
     }
 
     #[inline(always)]
     unsafe fn store(&self, acc: &mut LaneAcc) {
-        store_i(&mut acc.map, self.map);
-        let mut best = [0i32; LANES];
-        _mm256_storeu_si256(best.as_mut_ptr().cast(), self.best);
-        for (x, &b) in acc.best.iter_mut().zip(&best) {
-            *x = b as Mask;
+        store(&mut acc.map, self.map);
+        store(&mut acc.best, self.best);
+        store(&mut acc.count, self.count);
+        store(&mut acc.count_hi, self.count_hi);
+        store(&mut acc.ovf[Stage::Ratio as usize], self.ratio);
+        store(&mut acc.ovf[Stage::Score as usize], self.score);
+        store(&mut acc.ovf[Stage::Count as usize], self.count_ovf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each lane unit against its scalar unit on every lane, over whole input ranges and their
+    //! boundaries, for designs that take each path (gathers and permutes, narrow scores, λ whose
+    //! exp entries exceed 2^30).
+    extern crate std;
+    use super::*;
+    use crate::fixed::units::{LogVal, Overflows};
+    use crate::fixed::Design;
+    use std::boxed::Box;
+    use std::vec;
+    use std::vec::Vec;
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
+    unsafe fn ratio_lanes(tr: &LaneTrellis, root: bool, u: &[i32; LANES]) -> ([i32; LANES], K) {
+        let (r, o) = ratio(tr, root, load(u));
+        let mut out = [0; LANES];
+        store(&mut out, r);
+        (out, o)
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
+    unsafe fn ln_lanes(tr: &LaneTrellis, x: &[u64; LANES]) -> [i32; LANES] {
+        let mut out = [0; LANES];
+        store(&mut out, ln(tr, load64(x)));
+        out
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
+    unsafe fn leaf_lanes(tr: &LaneTrellis, root: bool, l: &[i32; LANES]) -> [i32; LANES] {
+        let mut out = [0; LANES];
+        store(&mut out, leaf(tr, root, load(l)));
+        out
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
+    unsafe fn max_star_lanes(
+        tr: &LaneTrellis,
+        a: &[i32; LANES],
+        b: &[i32; LANES],
+    ) -> ([i32; LANES], K) {
+        let (r, o) = max_star(tr, load(a), load(b));
+        let mut out = [0; LANES];
+        store(&mut out, r);
+        (out, o)
+    }
+
+    fn lane(v: i32) -> LogVal {
+        (v != NEG).then_some(v as i64)
+    }
+
+    fn designs() -> Vec<Design> {
+        let mut small = Design::default();
+        small.luts.ln = 128;
+        small.luts.ln_interp_bits = 15;
+        small.luts.exp = 64;
+        small.luts.leaf = 128;
+        small.luts.corr = 32;
+        let mut narrow = Design {
+            lambda: 0.3,
+            lambda_root: 8.0,
+            ..Design::default()
+        };
+        narrow.internal.log_frac = 12;
+        narrow.internal.score_bits = 20;
+        narrow.luts.exp = 256;
+        let steep = Design {
+            lambda: 40.0,
+            lambda_root: 63.0,
+            t_cut: 1e-3,
+            ..Design::default()
+        };
+        vec![Design::default(), small, narrow, steep]
+    }
+
+    /// Runs `check` on every design with a lane model over it.
+    fn each_design(check: impl Fn(&Tables, &LaneTrellis)) {
+        if !crate::lane_model_available!() {
+            std::eprintln!("this CPU has no AVX-512: the lane model cannot run here");
+            return;
         }
-        store_u(&mut acc.count, self.count);
-        store_u(&mut acc.ovf[Stage::Ratio as usize], self.ratio);
-        store_u(&mut acc.ovf[Stage::Score as usize], self.score);
-        store_u(&mut acc.ovf[Stage::Count as usize], self.count_ovf);
+        for d in designs() {
+            let tab = Box::new(Tables::new(&d).unwrap());
+            let mut cells = vec![LaneCell::default(); 1 << d.max_leaves];
+            // SAFETY: the CPU was checked above.
+            let tr = unsafe { LaneTrellis::new(&tab, &mut cells) }.unwrap();
+            check(&tab, &tr);
+        }
+    }
+
+    /// `xs` in chunks of sixteen lanes (the last one padded with its first value).
+    fn chunks<T: Copy>(xs: &[T]) -> impl Iterator<Item = [T; LANES]> + '_ {
+        xs.chunks(LANES)
+            .map(|c| core::array::from_fn(|l| *c.get(l).unwrap_or(&c[0])))
+    }
+
+    /// Every value of `lo..=hi` at `stride`, plus each of `edges` and its neighbours.
+    fn sweep(lo: i64, hi: i64, stride: usize, edges: &[i64]) -> Vec<i32> {
+        let mut v: Vec<i64> = (lo..=hi).step_by(stride).collect();
+        for &e in edges {
+            v.extend([e - 1, e, e + 1]);
+        }
+        v.into_iter()
+            .filter(|x| i32::try_from(*x).is_ok_and(|x| x != NEG))
+            .map(|x| x as i32)
+            .collect()
+    }
+
+    #[test]
+    fn ratio_lanes_equal_the_scalar_unit() {
+        each_design(|tab, tr| {
+            let g = tab.design.internal.log_frac;
+            let lim = 64i64 << g;
+            // Where k, and with it the shift, changes: every multiple of ln 2.
+            let steps: Vec<i64> = (-100..=100)
+                .map(|k| (k as f64 * core::f64::consts::LN_2 * (1u64 << g) as f64) as i64)
+                .collect();
+            let mut edges = vec![-lim, lim, 0];
+            edges.extend(steps);
+            let us = sweep(-lim - 40, lim + 40, 29, &edges);
+            for root in [false, true] {
+                let lt = if root { &tab.root } else { &tab.inner };
+                for u in chunks(&us) {
+                    // SAFETY: `each_design` checked the CPU.
+                    let (got, o) = unsafe { ratio_lanes(tr, root, &u) };
+                    for l in 0..LANES {
+                        let mut ovf = Overflows::default();
+                        let want = tab.ratio(lt, u[l] as i64, &mut ovf);
+                        assert_eq!(got[l] as i64, want, "u = {} root {root}", u[l]);
+                        assert_eq!(o >> l & 1 == 1, ovf.total() == 1, "u = {}", u[l]);
+                    }
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn ln_lanes_equal_the_scalar_unit() {
+        each_design(|tab, tr| {
+            let mut xs = vec![0u64, 1, 2, 3, u64::MAX];
+            for k in 0..64 {
+                let p = 1u64 << k;
+                xs.extend([p - 1, p, p + 1, p | p >> 1, p | (p - 1) >> 3]);
+            }
+            let mut x = 0x2545_F491_4F6C_DD1Du64;
+            for _ in 0..20_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                xs.push(x >> (x % 64));
+            }
+            let tf = tab.design.internal.t_frac;
+            for c in chunks(&xs) {
+                // SAFETY: `each_design` checked the CPU.
+                let got = unsafe { ln_lanes(tr, &c) };
+                for l in 0..LANES {
+                    assert_eq!(lane(got[l]), tab.ln(c[l], tf), "x = {}", c[l]);
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn leaf_lanes_equal_the_scalar_unit() {
+        each_design(|tab, tr| {
+            let g = tab.design.internal.log_frac;
+            for root in [false, true] {
+                let lt = if root { &tab.root } else { &tab.inner };
+                let top = lt.leaf_lo + lt.leaf.span() as i64;
+                let mut ls = sweep(-(60 << g), 60 << g, 13, &[lt.leaf_lo, top, 0]);
+                ls.push(NEG);
+                for c in chunks(&ls) {
+                    // SAFETY: `each_design` checked the CPU.
+                    let got = unsafe { leaf_lanes(tr, root, &c) };
+                    for l in 0..LANES {
+                        let want = tab.leaf(lt, lane(c[l]));
+                        assert_eq!(got[l] as i64, want, "l = {} root {root}", c[l]);
+                    }
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn max_star_lanes_equal_the_scalar_unit() {
+        each_design(|tab, tr| {
+            let max = tab.score_max;
+            let span = tab.corr.span() as i64;
+            let g = tab.design.internal.log_frac;
+            let mut pairs = Vec::new();
+            for a in [-max, -max + 1, -1, 0, 1, max - 1, max, NEG as i64] {
+                for d in [0, 1, 2, span - 1, span, span + 1, 3 << g, max] {
+                    for b in [a - d, a + d] {
+                        if (-max..=max).contains(&b) || b == NEG as i64 {
+                            pairs.push((a as i32, b as i32));
+                        }
+                    }
+                }
+            }
+            let mut x = 0x9E37_79B9_7F4A_7C15u64;
+            for _ in 0..30_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let a = (x % (2 * max as u64 + 1)) as i64 - max;
+                let b = a - (x >> 40) as i64 % (2 * span);
+                pairs.push((a as i32, b.max(-max) as i32));
+            }
+            let (a, b): (Vec<i32>, Vec<i32>) = pairs.into_iter().unzip();
+            for (ca, cb) in chunks(&a).zip(chunks(&b)) {
+                // SAFETY: `each_design` checked the CPU.
+                let (got, o) = unsafe { max_star_lanes(tr, &ca, &cb) };
+                for l in 0..LANES {
+                    let mut ovf = Overflows::default();
+                    let want = tab.max_star(lane(ca[l]), lane(cb[l]), &mut ovf);
+                    assert_eq!(lane(got[l]), want, "{} {}", ca[l], cb[l]);
+                    assert_eq!(o >> l & 1 == 1, ovf.total() == 1, "{} {}", ca[l], cb[l]);
+                }
+            }
+        });
     }
 }
