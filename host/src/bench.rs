@@ -1,9 +1,11 @@
 //! `jettrellis bench`: time per jet and per split evaluation of the exact trellis, for N = 4 … max,
 //! on synthetic collimated jets, on one core and on all cores; with `--golden`, the throughput of
-//! the fixed-point golden model (scalar, and eight jets at once where the CPU has AVX-512).
+//! the fixed-point golden model (scalar, and sixteen jets at once where the CPU has AVX-512), on
+//! synthetic jets of N = min … max leaves or on the jets of a file.
 
 use crate::cluster::{drive_parallel, use_best_simd, use_best_simd_lanes};
 use anyhow::{anyhow, Result};
+use jettrellis_core::fixed::lanes::valid_leaves;
 use jettrellis_core::fixed::{
     quantize_jet, Design, FixedJet, FixedTrellis, FxCell, LaneCell, LaneTrellis, Tables, LANES,
     MAX_FIXED_LEAVES,
@@ -15,13 +17,14 @@ use jettrellis_core::trellis::{
 use jettrellis_core::{GinkgoParams, Momentum};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Arguments of `jettrellis bench`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  jettrellis bench --max-leaves 16 --json\n  jettrellis bench --golden --max-leaves 8"
+    after_help = "Examples:\n  jettrellis bench --max-leaves 16 --json\n  jettrellis bench --golden --max-leaves 8\n  jettrellis bench --golden --jets jets.jsonl --design configs/default.toml"
 )]
 pub struct Args {
     /// Smallest number of leaves.
@@ -31,9 +34,14 @@ pub struct Args {
     #[arg(long)]
     pub max_leaves: Option<usize>,
     /// Measure the fixed-point golden model instead of the float trellis: jets per second on
-    /// one core, scalar and (with AVX-512) eight jets at once, at `max_leaves` = N.
+    /// one core, scalar and (with AVX-512) sixteen jets at once, at `max_leaves` = N.
     #[arg(long)]
     pub golden: bool,
+    /// With --golden: measure on the jets of this file (JSONL or JSON, as `cluster` reads it),
+    /// quantized for the design (its `max_leaves` is N), instead of synthetic jets; the lane
+    /// model solves them in batches of one leaf count.
+    #[arg(long, requires = "golden", conflicts_with_all = ["min_leaves", "max_leaves"])]
+    pub jets: Option<PathBuf>,
     /// With --golden: the design whose formats and tables are used (default: the built-in
     /// default design, the values of configs/default.toml); `max_leaves` is set to each N.
     #[arg(long, requires = "golden")]
@@ -192,6 +200,54 @@ fn rates(jets: usize, v: &[f64]) -> [f64; 3] {
     [jets as f64 / slow, jets as f64 / med, jets as f64 / fast]
 }
 
+/// Jets per second of the golden model on `jets`, one core: the number of runs, the scalar
+/// model's rates, and the lane model's or why it cannot run.
+type GoldenRates = (usize, [f64; 3], std::result::Result<[f64; 3], String>);
+
+/// Times the scalar and the lane model on `jets`.
+fn golden_rates(tab: &Tables, jets: &[FixedJet], seconds: f64) -> Result<GoldenRates> {
+    let n = tab.design.max_leaves;
+    let mut cells = vec![FxCell::default(); FixedTrellis::cells_needed(n)];
+    let mut m = FixedTrellis::new(tab, &mut cells).map_err(|e| anyhow!("{e}"))?;
+    let scalar = time_runs(seconds, || {
+        for j in jets {
+            std::hint::black_box(m.solve(j));
+        }
+    });
+    let batches = lane_batches(tab, jets);
+    let mut cells = vec![LaneCell::default(); LaneTrellis::cells_needed(n)];
+    let lanes = if jettrellis_core::lane_model_available!() {
+        // SAFETY: the CPU was checked above.
+        unsafe { LaneTrellis::new(tab, &mut cells) }.map_err(|e| e.to_string())
+    } else {
+        Err("no AVX-512 on this CPU".to_string())
+    }
+    .map(|mut m| {
+        let v = time_runs(seconds, || {
+            for &batch in &batches {
+                let r = m.solve(batch);
+                std::hint::black_box(r.expect("a batch has one leaf count"));
+            }
+        });
+        rates(jets.len(), &v)
+    });
+    Ok((scalar.len(), rates(jets.len(), &scalar), lanes))
+}
+
+/// `jets` in batches of [`LANES`] with one number of valid leaves; the last batch of each
+/// number is filled up with its first jet (solved, not counted).
+fn lane_batches<'j>(tab: &Tables, jets: &'j [FixedJet]) -> Vec<[&'j FixedJet; LANES]> {
+    let mut by_leaves: BTreeMap<usize, Vec<&FixedJet>> = BTreeMap::new();
+    for j in jets {
+        by_leaves.entry(valid_leaves(tab, j)).or_default().push(j);
+    }
+    by_leaves
+        .values()
+        .flat_map(|g| g.chunks(LANES))
+        .map(|c| std::array::from_fn(|l| *c.get(l).unwrap_or(&c[0])))
+        .collect()
+}
+
 /// Measures the golden model at `n` leaves on 256 quantized synthetic jets.
 pub fn measure_golden(design: &Design, n: usize, seconds: f64) -> Result<GoldenRow> {
     let mut d = *design;
@@ -205,35 +261,71 @@ pub fn measure_golden(design: &Design, n: usize, seconds: f64) -> Result<GoldenR
             Ok(q.jet)
         })
         .collect::<Result<_>>()?;
-    let mut cells = vec![FxCell::default(); FixedTrellis::cells_needed(d.max_leaves)];
-    let mut m = FixedTrellis::new(&tab, &mut cells).map_err(|e| anyhow!("{e}"))?;
-    let scalar = time_runs(seconds, || {
-        for j in &jets {
-            std::hint::black_box(m.solve(j));
-        }
-    });
-    let mut cells = vec![LaneCell::default(); LaneTrellis::cells_needed(d.max_leaves)];
-    let lanes = if jettrellis_core::lane_model_available!() {
-        // SAFETY: the CPU was checked above.
-        unsafe { LaneTrellis::new(&tab, &mut cells) }.map_err(|e| e.to_string())
-    } else {
-        Err("no AVX-512 on this CPU".to_string())
-    }
-    .map(|mut m| {
-        let v = time_runs(seconds, || {
-            for batch in jets.chunks_exact(LANES) {
-                let r = m.solve(std::array::from_fn(|l| &batch[l]));
-                std::hint::black_box(r.expect("every jet has n leaves"));
-            }
-        });
-        rates(jets.len(), &v)
-    });
+    let (runs, scalar, lanes) = golden_rates(&tab, &jets, seconds)?;
     Ok(GoldenRow {
         leaves: n,
         splits: total_splits(n as u32),
         jets: jets.len(),
-        runs: scalar.len(),
-        scalar_jets_per_s: rates(jets.len(), &scalar),
+        runs,
+        scalar_jets_per_s: scalar,
+        lanes_jets_per_s: lanes.as_ref().ok().copied(),
+        lanes_absent: lanes.err(),
+    })
+}
+
+/// The golden model's throughput on the jets of a file (`bench --golden --jets`).
+#[derive(Clone, Debug, Serialize)]
+pub struct GoldenFileRow {
+    /// The file.
+    pub file: String,
+    /// The design's `max_leaves` (N): jets with more constituents keep the N highest in pT.
+    pub max_leaves: u32,
+    /// Jets in the file.
+    pub jets: usize,
+    /// Jets by valid leaves after quantization.
+    pub jets_by_leaves: BTreeMap<usize, usize>,
+    /// Split evaluations per jet, averaged over the jets.
+    pub mean_splits: f64,
+    /// Runs of each model.
+    pub runs: usize,
+    /// Scalar model, jets per second on one core: min, median, max.
+    pub scalar_jets_per_s: [f64; 3],
+    /// Lane model, jets per second on one core; absent when it cannot run.
+    pub lanes_jets_per_s: Option<[f64; 3]>,
+    /// Why the lane model did not run.
+    pub lanes_absent: Option<String>,
+}
+
+/// Measures the golden model on the jets of `path`, quantized for `design`.
+pub fn measure_golden_file(design: &Design, path: &Path, seconds: f64) -> Result<GoldenFileRow> {
+    let tab = Box::new(Tables::new(design).map_err(|e| anyhow!("{e}"))?);
+    let sourced = crate::jets::read_jets(path)?;
+    anyhow::ensure!(!sourced.is_empty(), "{}: no jets", path.display());
+    let jets: Vec<FixedJet> = sourced
+        .iter()
+        .map(|j| {
+            quantize_jet(&j.jet.leaves, design)
+                .map(|q| q.jet)
+                .map_err(|e| anyhow!("{}:{}: field `{e}`", path.display(), j.line))
+        })
+        .collect::<Result<_>>()?;
+    let mut jets_by_leaves = BTreeMap::new();
+    for j in &jets {
+        *jets_by_leaves.entry(valid_leaves(&tab, j)).or_insert(0) += 1;
+    }
+    let splits: u64 = jets_by_leaves
+        .iter()
+        .map(|(&n, &k)| total_splits(n as u32) * k as u64)
+        .sum();
+    let (runs, scalar, lanes) = golden_rates(&tab, &jets, seconds)?;
+    Ok(GoldenFileRow {
+        file: path.display().to_string(),
+        max_leaves: design.max_leaves,
+        jets: jets.len(),
+        mean_splits: splits as f64 / jets.len() as f64,
+        jets_by_leaves,
+        runs,
+        scalar_jets_per_s: scalar,
         lanes_jets_per_s: lanes.as_ref().ok().copied(),
         lanes_absent: lanes.err(),
     })
@@ -267,6 +359,32 @@ fn run_golden(args: &Args, max: usize) -> Result<()> {
         Some(p) => crate::design::read(p)?,
         None => Design::default(),
     };
+    let fmt = |r: &[f64; 3]| format!("{:.0} / {:.0} / {:.0}", r[0], r[1], r[2]);
+    let lanes_text = |r: &Option<[f64; 3]>, why: &Option<String>| match (r, why) {
+        (Some(x), _) => fmt(x),
+        (None, why) => why.clone().unwrap_or_default(),
+    };
+    if let Some(path) = &args.jets {
+        let r = measure_golden_file(&design, path, args.seconds)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            return Ok(());
+        }
+        println!(
+            "{}: {} jets, N = {}, leaves {:?}, {:.0} splits per jet on average",
+            r.file, r.jets, r.max_leaves, r.jets_by_leaves, r.mean_splits
+        );
+        println!(
+            "scalar jets/s min/med/max:        {}",
+            fmt(&r.scalar_jets_per_s)
+        );
+        println!(
+            "AVX-512 lanes jets/s min/med/max: {}",
+            lanes_text(&r.lanes_jets_per_s, &r.lanes_absent)
+        );
+        println!("one core; {} runs of all jets", r.runs);
+        return Ok(());
+    }
     let rows = sweep(args.min_leaves, max, "bench --golden", |n| {
         measure_golden(&design, n, args.seconds)
     })?;
@@ -278,12 +396,8 @@ fn run_golden(args: &Args, max: usize) -> Result<()> {
         "{:>3} {:>7} {:>30} {:>30}",
         "N", "splits", "scalar jets/s min/med/max", "AVX-512 lanes jets/s min/med/max"
     );
-    let fmt = |r: &[f64; 3]| format!("{:.0} / {:.0} / {:.0}", r[0], r[1], r[2]);
     for r in &rows {
-        let lanes = match (&r.lanes_jets_per_s, &r.lanes_absent) {
-            (Some(x), _) => fmt(x),
-            (None, why) => why.clone().unwrap_or_default(),
-        };
+        let lanes = lanes_text(&r.lanes_jets_per_s, &r.lanes_absent);
         println!(
             "{:>3} {:>7} {:>30} {:>30}",
             r.leaves,

@@ -106,3 +106,74 @@ fn golden_arguments_are_checked() {
     let e = run(&["--golden", "--design", "no/such/design.toml"]);
     assert!(e.contains("no/such/design.toml"), "{e}");
 }
+
+#[test]
+fn golden_rates_on_a_jets_file_count_its_jets_by_leaves() {
+    let dir = std::env::temp_dir().join(format!("jt-bench-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let jets = dir.join("jets.jsonl");
+    let made = jettrellis()
+        .args(["shower", "--kind", "qcd", "--jets", "40", "--seed", "3"])
+        .args(["--min-leaves", "2", "--max-leaves", "10", "-o"])
+        .arg(&jets)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let out = jettrellis()
+        .args(["bench", "--golden", "--seconds", "0", "--json", "--jets"])
+        .arg(&jets)
+        .output()
+        .unwrap();
+    // Line 2: a leaf with E < |p|.
+    let bad_path = dir.join("bad.jsonl");
+    std::fs::write(
+        &bad_path,
+        "{\"leaves\":[[5,3,4,0],[5,0,3,4]]}\n{\"leaves\":[[5,3,4,0],[1,0,3,4]]}\n",
+    )
+    .unwrap();
+    let refused = jettrellis()
+        .args(["bench", "--golden", "--seconds", "0", "--jets"])
+        .arg(&bad_path)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["jets"], 40);
+    assert_eq!(r["max_leaves"], 8);
+    let by: Vec<(u32, u64)> = r["jets_by_leaves"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(n, k)| (n.parse().unwrap(), k.as_u64().unwrap()))
+        .collect();
+    assert_eq!(by.iter().map(|&(_, k)| k).sum::<u64>(), 40);
+    // Jets above N = 8 keep their eight hardest constituents.
+    assert!(by.iter().all(|&(n, _)| (2..=8).contains(&n)), "{by:?}");
+    assert!(by.iter().any(|&(n, _)| n == 8), "{by:?}");
+    let splits: u64 = by
+        .iter()
+        .map(|&(n, k)| jettrellis_core::mask::total_splits(n) * k)
+        .sum();
+    assert_eq!(r["mean_splits"].as_f64().unwrap(), splits as f64 / 40.0);
+    let mut models = vec![&r["scalar_jets_per_s"]];
+    if jettrellis_core::lane_model_available!() {
+        models.push(&r["lanes_jets_per_s"]);
+    }
+    for m in models {
+        let v: Vec<f64> = m
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert!(0.0 < v[0] && v[0] <= v[1] && v[1] <= v[2], "{r}");
+    }
+    assert!(!refused.status.success());
+    let e = String::from_utf8_lossy(&refused.stderr);
+    assert!(e.contains("bad.jsonl:2"), "{e}");
+}

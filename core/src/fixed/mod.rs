@@ -5,7 +5,7 @@
 //! - [`units`]: the integer arithmetic units (ln, exp ratio, leaf term, max*, saturation);
 //! - [`input`]: the hardware input and the quantization of float jets into it;
 //! - [`model`]: the pipeline and the trellis recurrence over it;
-//! - `lanes`: the same model on eight jets at once (x86-64 with AVX-512);
+//! - `lanes`: the same model on sixteen jets at once (x86-64 with AVX-512);
 //! - [`features`]: the tagger's input features from a solved jet.
 
 pub mod design;

@@ -1,5 +1,5 @@
 //! The max* unit: core's `Tables::max_star` vs rust-hdl vs Verilator, for the default design
-//! (32-bit scores, interpolated 1025-entry table) and a small one (16-bit scores, direct table).
+//! (30-bit scores, interpolated 1025-entry table) and a small one (16-bit scores, direct table).
 
 use super::common::*;
 use jettrellis_core::fixed::{Design, Tables};
@@ -75,7 +75,7 @@ fn run<const W: usize>(d: &Design) {
 
 #[test]
 fn max_star_default_design() {
-    run::<32>(&Design::default());
+    run::<30>(&Design::default());
 }
 
 #[test]

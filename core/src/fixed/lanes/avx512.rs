@@ -241,6 +241,16 @@ unsafe fn ratio(tr: &LaneTrellis, root: bool, u: V) -> (V, K) {
     // 0 < y < 2^31 (`LaneTrellis::new` checks the table).
     let y = read(&lt.exp, perm, f);
     let sh = _mm512_sub_epi32(splat(EXP_TABLE_FRAC as i32 - g as i32), k);
+    let max = splat(tab.score_max as i32);
+    // The common case on every lane — u inside the clamp, y shifted down by at most 31 — needs
+    // none of the rules below but the last.
+    let inside = _mm512_cmplt_epu32_mask(_mm512_add_epi32(u, splat(lim - 1)), splat(2 * lim - 1));
+    if inside & _mm512_cmple_epu32_mask(sh, splat(31)) == 0xffff {
+        let half = _mm512_srli_epi32(_mm512_sllv_epi32(splat(1), sh), 1);
+        let down = _mm512_srlv_epi32(_mm512_add_epi32(y, half), sh);
+        let over = _mm512_cmpgt_epi32_mask(down, max);
+        return (sel(over, max, down), over);
+    }
     // A shift of 32 or more leaves 0 of a y below 2^31, as the scalar unit's 64-bit one does.
     let shc = _mm512_max_epi32(_mm512_min_epi32(sh, splat(61)), _mm512_setzero_si512());
     let half = _mm512_srli_epi32(_mm512_sllv_epi32(splat(1), shc), 1);
@@ -253,7 +263,6 @@ unsafe fn ratio(tr: &LaneTrellis, root: bool, u: V) -> (V, K) {
         _mm512_setzero_si512(),
     );
     let up = _mm512_sllv_epi32(y, nsh);
-    let max = splat(tab.score_max as i32);
     let to_zero = _mm512_cmple_epi32_mask(u, splat(-lim)) | _mm512_cmpge_epi32_mask(sh, splat(62));
     let to_max = _mm512_cmpge_epi32_mask(u, splat(lim))
         | _mm512_cmple_epi32_mask(sh, splat(EXP_TABLE_FRAC as i32 - 62));
