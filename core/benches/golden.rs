@@ -1,5 +1,5 @@
 //! Throughput of the fixed-point golden model at N = 8 (target: ≥ 100k jets/s per core): the
-//! scalar model, and the AVX-512 lane model (eight jets at once) where the CPU has it.
+//! scalar model, and the AVX-512 lane model (sixteen jets at once) where the CPU has it.
 //! Run: `cargo bench -p jettrellis-core --bench golden`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
