@@ -6,18 +6,11 @@ fn jettrellis() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jettrellis"))
 }
 
-#[test]
-fn golden_rows_have_rates_for_every_n() {
+/// The JSON that `jettrellis bench --golden --seconds 0 --json ARGS` prints (it must succeed).
+fn golden_json(args: &[&std::ffi::OsStr]) -> serde_json::Value {
     let out = jettrellis()
-        .args([
-            "bench",
-            "--golden",
-            "--min-leaves",
-            "3",
-            "--max-leaves",
-            "4",
-        ])
-        .args(["--seconds", "0", "--json"])
+        .args(["bench", "--golden", "--seconds", "0", "--json"])
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -25,7 +18,17 @@ fn golden_rows_have_rates_for_every_n() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn golden_rows_have_rates_for_every_n() {
+    let rows = golden_json(&[
+        "--min-leaves".as_ref(),
+        "3".as_ref(),
+        "--max-leaves".as_ref(),
+        "4".as_ref(),
+    ]);
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2);
     let lanes_expected = jettrellis_core::lane_model_available!();
@@ -60,26 +63,15 @@ fn a_design_the_lane_model_cannot_hold_is_measured_without_it() {
     std::fs::create_dir_all(&dir).unwrap();
     let design = dir.join("wide.toml");
     std::fs::write(&design, "[internal]\nscore_bits = 32\n").unwrap();
-    let out = jettrellis()
-        .args([
-            "bench",
-            "--golden",
-            "--min-leaves",
-            "3",
-            "--max-leaves",
-            "3",
-        ])
-        .args(["--seconds", "0", "--json", "--design"])
-        .arg(&design)
-        .output()
-        .unwrap();
+    let rows = golden_json(&[
+        "--min-leaves".as_ref(),
+        "3".as_ref(),
+        "--max-leaves".as_ref(),
+        "3".as_ref(),
+        "--design".as_ref(),
+        design.as_os_str(),
+    ]);
     std::fs::remove_dir_all(&dir).unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let row = &rows[0];
     assert!(row["scalar_jets_per_s"].is_array(), "{row}");
     assert!(row["lanes_jets_per_s"].is_null(), "{row}");
@@ -105,6 +97,12 @@ fn golden_arguments_are_checked() {
     assert!(e.contains("--golden"), "{e}");
     let e = run(&["--golden", "--design", "no/such/design.toml"]);
     assert!(e.contains("no/such/design.toml"), "{e}");
+    let e = run(&["--golden", "--jets", "jets.jsonl", "--max-leaves", "5"]);
+    assert!(e.contains("cannot be used with"), "{e}");
+    let e = run(&["--jets", "jets.jsonl"]);
+    assert!(e.contains("--golden"), "{e}");
+    let e = run(&["--golden", "--jets", "no/such/jets.jsonl"]);
+    assert!(e.contains("no/such/jets.jsonl"), "{e}");
 }
 
 #[test]
@@ -119,11 +117,7 @@ fn golden_rates_on_a_jets_file_count_its_jets_by_leaves() {
         .output()
         .unwrap();
     assert!(made.status.success(), "{made:?}");
-    let out = jettrellis()
-        .args(["bench", "--golden", "--seconds", "0", "--json", "--jets"])
-        .arg(&jets)
-        .output()
-        .unwrap();
+    let r = golden_json(&["--jets".as_ref(), jets.as_os_str()]);
     // Line 2: a leaf with E < |p|.
     let bad_path = dir.join("bad.jsonl");
     std::fs::write(
@@ -137,12 +131,6 @@ fn golden_rates_on_a_jets_file_count_its_jets_by_leaves() {
         .output()
         .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["jets"], 40);
     assert_eq!(r["max_leaves"], 8);
     let by: Vec<(u32, u64)> = r["jets_by_leaves"]

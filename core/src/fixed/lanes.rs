@@ -460,6 +460,19 @@ impl Recurrence for LaneTrellis<'_> {
     }
 }
 
+/// A design whose every table is small enough for permutes: 32, 64 and 128 entries, direct
+/// and interpolated.
+#[cfg(test)]
+fn tables_in_registers() -> crate::fixed::Design {
+    let mut d = crate::fixed::Design::default();
+    d.luts.ln = 128;
+    d.luts.ln_interp_bits = 15;
+    d.luts.exp = 64;
+    d.luts.leaf = 128;
+    d.luts.corr = 32;
+    d
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -617,15 +630,10 @@ mod tests {
 
     #[test]
     fn lanes_equal_the_scalar_model_with_tables_in_registers() {
-        // Every table small enough for permutes: 32, 64 and 128 entries, direct and
-        // interpolated, the ln exponent table alongside.
-        let mut d = Design::default();
-        d.luts.ln = 128;
-        d.luts.ln_interp_bits = 15;
-        d.luts.exp = 64;
-        d.luts.leaf = 128;
-        d.luts.corr = 32;
-        d.lambda_root = 3.0;
+        let d = Design {
+            lambda_root: 3.0,
+            ..tables_in_registers()
+        };
         if cpu() {
             let tab = Tables::new(&d).unwrap();
             let mut cells = vec![LaneCell::default(); 256];

@@ -650,8 +650,9 @@ mod tests {
     //! boundaries, for designs that take each path (gathers and permutes, narrow scores, λ whose
     //! exp entries exceed 2^30).
     extern crate std;
+    use super::super::opt;
     use super::*;
-    use crate::fixed::units::{LogVal, Overflows};
+    use crate::fixed::units::Overflows;
     use crate::fixed::Design;
     use std::boxed::Box;
     use std::vec;
@@ -691,17 +692,7 @@ mod tests {
         (out, o)
     }
 
-    fn lane(v: i32) -> LogVal {
-        (v != NEG).then_some(v as i64)
-    }
-
     fn designs() -> Vec<Design> {
-        let mut small = Design::default();
-        small.luts.ln = 128;
-        small.luts.ln_interp_bits = 15;
-        small.luts.exp = 64;
-        small.luts.leaf = 128;
-        small.luts.corr = 32;
         let mut narrow = Design {
             lambda: 0.3,
             lambda_root: 8.0,
@@ -716,7 +707,12 @@ mod tests {
             t_cut: 1e-3,
             ..Design::default()
         };
-        vec![Design::default(), small, narrow, steep]
+        vec![
+            Design::default(),
+            super::super::tables_in_registers(),
+            narrow,
+            steep,
+        ]
     }
 
     /// Runs `check` on every design with a lane model over it.
@@ -800,7 +796,7 @@ mod tests {
                 // SAFETY: `each_design` checked the CPU.
                 let got = unsafe { ln_lanes(tr, &c) };
                 for l in 0..LANES {
-                    assert_eq!(lane(got[l]), tab.ln(c[l], tf), "x = {}", c[l]);
+                    assert_eq!(opt(got[l]), tab.ln(c[l], tf), "x = {}", c[l]);
                 }
             }
         });
@@ -819,7 +815,7 @@ mod tests {
                     // SAFETY: `each_design` checked the CPU.
                     let got = unsafe { leaf_lanes(tr, root, &c) };
                     for l in 0..LANES {
-                        let want = tab.leaf(lt, lane(c[l]));
+                        let want = tab.leaf(lt, opt(c[l]));
                         assert_eq!(got[l] as i64, want, "l = {} root {root}", c[l]);
                     }
                 }
@@ -858,8 +854,8 @@ mod tests {
                 let (got, o) = unsafe { max_star_lanes(tr, &ca, &cb) };
                 for l in 0..LANES {
                     let mut ovf = Overflows::default();
-                    let want = tab.max_star(lane(ca[l]), lane(cb[l]), &mut ovf);
-                    assert_eq!(lane(got[l]), want, "{} {}", ca[l], cb[l]);
+                    let want = tab.max_star(opt(ca[l]), opt(cb[l]), &mut ovf);
+                    assert_eq!(opt(got[l]), want, "{} {}", ca[l], cb[l]);
                     assert_eq!(o >> l & 1 == 1, ovf.total() == 1, "{} {}", ca[l], cb[l]);
                 }
             }
