@@ -38,6 +38,11 @@ impl core::fmt::Display for TreeError {
     }
 }
 
+/// The number of binary hierarchies over `n` leaves, `(2n − 3)!!` (1 for `n ≤ 1`).
+pub fn count(n: usize) -> u128 {
+    (1..n as u128).map(|k| 2 * k - 1).product()
+}
+
 /// Writes the tree reachable from `root` in pre-order, asking `split(S)` for the part `A` of
 /// each inner node `S`, and returns the number of inner nodes written.
 pub fn preorder(

@@ -301,14 +301,7 @@ pub fn measure_golden_file(design: &Design, path: &Path, seconds: f64) -> Result
     let tab = Box::new(Tables::new(design).map_err(|e| anyhow!("{e}"))?);
     let sourced = crate::jets::read_jets(path)?;
     anyhow::ensure!(!sourced.is_empty(), "{}: no jets", path.display());
-    let jets: Vec<FixedJet> = sourced
-        .iter()
-        .map(|j| {
-            quantize_jet(&j.jet.leaves, design)
-                .map(|q| q.jet)
-                .map_err(|e| anyhow!("{}:{}: field `{e}`", path.display(), j.line))
-        })
-        .collect::<Result<_>>()?;
+    let jets = crate::jets::quantized(path, &sourced, design)?;
     let mut jets_by_leaves = BTreeMap::new();
     for j in &jets {
         *jets_by_leaves.entry(valid_leaves(&tab, j)).or_insert(0) += 1;

@@ -3,6 +3,7 @@
 //! the line and the field.
 
 use anyhow::{bail, Context, Result};
+use jettrellis_core::fixed::{quantize_jet, Design, FixedJet};
 use jettrellis_core::{ginkgo::mass2, GinkgoParams, Momentum};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -114,6 +115,18 @@ pub fn read_jets(path: &Path) -> Result<Vec<SourcedJet>> {
         check_jet(&name, j)?;
     }
     Ok(jets)
+}
+
+/// The jets of `path` (read by [`read_jets`]) quantized for `design`; an error names the file,
+/// the jet's line and the field.
+pub fn quantized(path: &Path, jets: &[SourcedJet], design: &Design) -> Result<Vec<FixedJet>> {
+    jets.iter()
+        .map(|j| {
+            quantize_jet(&j.jet.leaves, design)
+                .map(|q| q.jet)
+                .map_err(|e| anyhow::anyhow!("{}:{}: field `{e}`", path.display(), j.line))
+        })
+        .collect()
 }
 
 fn parse_lines(name: &str, text: &str) -> Result<Vec<SourcedJet>> {

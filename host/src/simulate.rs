@@ -6,9 +6,9 @@
 use crate::accuracy::{evaluate_all, summarize};
 use crate::generate::{generate, read_design, Generated};
 use crate::io;
-use crate::jets::{read_jets, SourcedJet};
+use crate::jets::{quantized, read_jets, SourcedJet};
 use anyhow::{anyhow, bail, Context, Result};
-use jettrellis_core::fixed::{quantize_jet, FixedJet, FixedTrellis, FxCell, Tables};
+use jettrellis_core::fixed::{FixedJet, FixedTrellis, FxCell, Tables};
 use jettrellis_hdl::datapath::io::{self as dpio, HwResult};
 use jettrellis_hdl::datapath::{port, Datapath};
 use jettrellis_hdl::ir::{mask, Netlist};
@@ -138,14 +138,7 @@ pub fn prepare(
     if jets.is_empty() {
         bail!("{}: no jets to simulate", path.display());
     }
-    let fixed = jets
-        .iter()
-        .map(|j| {
-            quantize_jet(&j.jet.leaves, d)
-                .map(|q| q.jet)
-                .map_err(|e| anyhow!("{}:{}: field `{e}`", path.display(), j.line))
-        })
-        .collect::<Result<_>>()?;
+    let fixed = quantized(path, &jets, d)?;
     Ok(Prepared { jets, fixed })
 }
 

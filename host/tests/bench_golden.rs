@@ -21,6 +21,28 @@ fn golden_json(args: &[&std::ffi::OsStr]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// A row's scalar rates, and its lane rates or the reason they are absent: rates are positive
+/// and ordered min ≤ median ≤ max.
+fn assert_rates(row: &serde_json::Value) {
+    let mut models = vec![&row["scalar_jets_per_s"]];
+    if jettrellis_core::lane_model_available!() {
+        models.push(&row["lanes_jets_per_s"]);
+        assert!(row["lanes_absent"].is_null(), "{row}");
+    } else {
+        assert!(row["lanes_jets_per_s"].is_null());
+        assert_eq!(row["lanes_absent"], "no AVX-512 on this CPU");
+    }
+    for m in models {
+        let r: Vec<f64> = m
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert!(0.0 < r[0] && r[0] <= r[1] && r[1] <= r[2], "{row}");
+    }
+}
+
 #[test]
 fn golden_rows_have_rates_for_every_n() {
     let rows = golden_json(&[
@@ -31,29 +53,12 @@ fn golden_rows_have_rates_for_every_n() {
     ]);
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2);
-    let lanes_expected = jettrellis_core::lane_model_available!();
     for (row, (n, splits)) in rows.iter().zip([(3, 6), (4, 25)]) {
         assert_eq!(row["leaves"], n);
         assert_eq!(row["splits"], splits);
         assert_eq!(row["jets"], 256);
         assert!(row["runs"].as_u64().unwrap() >= 3);
-        let mut models = vec![&row["scalar_jets_per_s"]];
-        if lanes_expected {
-            models.push(&row["lanes_jets_per_s"]);
-            assert!(row["lanes_absent"].is_null(), "{row}");
-        } else {
-            assert!(row["lanes_jets_per_s"].is_null());
-            assert_eq!(row["lanes_absent"], "no AVX-512 on this CPU");
-        }
-        for m in models {
-            let r: Vec<f64> = m
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect();
-            assert!(0.0 < r[0] && r[0] <= r[1] && r[1] <= r[2], "{row}");
-        }
+        assert_rates(row);
     }
 }
 
@@ -148,19 +153,7 @@ fn golden_rates_on_a_jets_file_count_its_jets_by_leaves() {
         .map(|&(n, k)| jettrellis_core::mask::total_splits(n) * k)
         .sum();
     assert_eq!(r["mean_splits"].as_f64().unwrap(), splits as f64 / 40.0);
-    let mut models = vec![&r["scalar_jets_per_s"]];
-    if jettrellis_core::lane_model_available!() {
-        models.push(&r["lanes_jets_per_s"]);
-    }
-    for m in models {
-        let v: Vec<f64> = m
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap())
-            .collect();
-        assert!(0.0 < v[0] && v[0] <= v[1] && v[1] <= v[2], "{r}");
-    }
+    assert_rates(&r);
     assert!(!refused.status.success());
     let e = String::from_utf8_lossy(&refused.stderr);
     assert!(e.contains("bad.jsonl:2"), "{e}");

@@ -83,10 +83,8 @@ enum Counts {
 
 impl Counts {
     fn of(tab: &Tables) -> Counts {
-        let n = tab.design.max_leaves as u64;
-        // (2n − 3)!!: the number of binary trees over n leaves.
-        let trees = (1..n).map(|k| 2 * k - 1).product::<u64>().max(1);
-        let all_fit = trees <= tab.count_max && trees <= u32::MAX as u64;
+        let trees = crate::tree::count(tab.design.max_leaves as usize);
+        let all_fit = trees <= tab.count_max as u128 && trees <= u32::MAX as u128;
         if tab.count_max < 1 << 16 || all_fit {
             Counts::Narrow
         } else {
@@ -140,8 +138,10 @@ pub enum LaneError {
         needed: usize,
     },
     /// An interpolated table's difference of neighbours times the interpolation remainder
-    /// (plus the rounding half) reaches 2^31, or an entry of the exp table does: the 32-bit
-    /// lanes would not hold it exactly. No table of a valid design comes near this.
+    /// (plus the rounding half) reaches 2^31, or an exp table entry is not positive (the ratio
+    /// unit shifts it as an unsigned word): the 32-bit lanes would not hold the read exactly.
+    /// Valid designs reach it with a small exp table: at `log_frac` = 16, below 64 entries for
+    /// λ = 1.5, below 256 for λ ≥ 32.
     TableStep {
         /// The table.
         table: &'static str,

@@ -36,14 +36,14 @@ unsafe fn splat64(x: i64) -> V {
 
 #[inline(always)]
 unsafe fn load<T>(p: &[T; LANES]) -> V {
-    debug_assert_eq!(size_of::<T>(), 4);
+    const { assert!(size_of::<T>() == 4) };
     // SAFETY: sixteen 4-byte values are 64 readable bytes; the load is unaligned.
     unsafe { _mm512_loadu_si512(p.as_ptr().cast()) }
 }
 
 #[inline(always)]
 unsafe fn store<T>(p: &mut [T; LANES], v: V) {
-    debug_assert_eq!(size_of::<T>(), 4);
+    const { assert!(size_of::<T>() == 4) };
     // SAFETY: sixteen 4-byte values are 64 writable bytes; the store is unaligned.
     unsafe { _mm512_storeu_si512(p.as_mut_ptr().cast(), v) }
 }
