@@ -242,17 +242,11 @@ impl SubsetTerms for Lane<'_> {
         self.cells[s as usize].t[self.lane]
     }
 
-    /// √t and ln t come later, for all lanes at once ([`avx512::subset_terms`]).
+    /// √t, ln t and the values of single leaves come later, for all lanes at once
+    /// ([`avx512::subset_terms`]); the recurrence stores every other subset's.
     #[inline(always)]
     fn put(&mut self, s: Mask, t: u64) {
-        let single = s.count_ones() == 1;
-        let (c, l) = (&mut self.cells[s as usize], self.lane);
-        c.t[l] = t;
-        c.map[l] = if single { 0 } else { NEG };
-        c.log_z[l] = if single { 0 } else { NEG };
-        c.count[l] = single as u32;
-        c.count_hi[l] = 0;
-        c.best[l] = 0;
+        self.cells[s as usize].t[self.lane] = t;
     }
 }
 

@@ -521,37 +521,49 @@ pub(super) unsafe fn fold(tr: &LaneTrellis, acc: &mut LaneAcc, s: Mask) {
     r.store(acc);
 }
 
-/// `isqrt(t << sh)` of eight 64-bit lanes, digit by digit from bit `2k` down.
+/// `isqrt(t << sh)` of eight 64-bit lanes: the f64 square root as a guess, then one exact
+/// integer correction, so the result is the integer square root the scalar model takes, bit
+/// for bit. Why one downward step is all it takes, for x < 2^64 and r = ⌊√x⌋ < 2^32: rounding
+/// and the square root are monotone, so the guess is at least √fl(r²) rounded, and that is r
+/// (fl(r²) is within r·2^-53 of r², which moves √ by less than half an f64 step at r); the
+/// guess is at most r + 1 (√fl(x) is within 2^-20 of √x).
 #[inline(always)]
-unsafe fn isqrt(t: V, sh: u32, k: u32) -> V {
-    let mut op = _mm512_sll_epi64(t, _mm_cvtsi32_si128(sh as i32));
-    let mut res = _mm512_setzero_si512();
-    for i in (0..=k).rev() {
-        let one = splat64(1 << (2 * i));
-        let trial = _mm512_add_epi64(res, one);
-        let take = _mm512_cmpge_epu64_mask(op, trial);
-        op = _mm512_mask_sub_epi64(op, take, op, trial);
-        res = _mm512_srli_epi64(res, 1);
-        res = _mm512_mask_add_epi64(res, take, res, one);
-    }
-    res
+unsafe fn isqrt(t: V, sh: u32) -> V {
+    let x = _mm512_sll_epi64(t, _mm_cvtsi32_si128(sh as i32));
+    let guess = _mm512_cvttpd_epu64(_mm512_sqrt_pd(_mm512_cvtepu64_pd(x)));
+    // A guess of 2^32 (x rounded up to 2^64) would square to 0.
+    let r = _mm512_min_epu64(guess, splat64(u32::MAX as i64));
+    _mm512_mask_sub_epi64(
+        r,
+        _mm512_cmpgt_epu64_mask(_mm512_mullo_epi64(r, r), x),
+        r,
+        splat64(1),
+    )
 }
 
 /// Stage 2's √t = `isqrt(t << sqrt_shift)` (exact) and ln t of the cells `0..=last`, from the t
-/// that stages 0–2 stored in each lane.
+/// that stages 0–2 stored in each lane, and the values of the subsets no split reaches: a
+/// single leaf (MAP = log Z = 0, one tree) and the empty set (−∞).
 #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
 pub(super) unsafe fn subset_terms(tr: &mut LaneTrellis, last: Mask) {
     let sh = tr.tab.sqrt_shift;
-    // t << sqrt_shift < 2^bits: start at the largest power of four below that.
-    let k = (tr.tab.design.internal.t_bits + sh - 1) / 2;
     for s in 0..=last as usize {
         let (t0, t1) = load64(&tr.cells[s].t);
         // √t < 2^32 (the design's `t_bits + 2 sqrt_frac − t_frac ≤ 64`).
-        let sqrt_t = pack(isqrt(t0, sh, k), isqrt(t1, sh, k));
+        let sqrt_t = pack(isqrt(t0, sh), isqrt(t1, sh));
         let ln_t = ln(tr, (t0, t1));
         let c = &mut tr.cells[s];
         store(&mut c.sqrt_t, sqrt_t);
         store(&mut c.ln_t, ln_t);
+        if s.count_ones() < 2 {
+            let single = s != 0;
+            let v = splat(if single { 0 } else { NEG });
+            store(&mut c.map, v);
+            store(&mut c.log_z, v);
+            store(&mut c.count, splat(single as i32));
+            store(&mut c.count_hi, _mm512_setzero_si512());
+            store(&mut c.best, _mm512_setzero_si512());
+        }
     }
 }
 
@@ -692,6 +704,18 @@ mod tests {
         (out, o)
     }
 
+    #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
+    unsafe fn isqrt_lanes(t: &[u64; LANES], sh: u32) -> [u64; LANES] {
+        let (lo, hi) = load64(t);
+        let mut out = [0; LANES];
+        // SAFETY: 2 × 64 writable bytes.
+        unsafe {
+            _mm512_storeu_si512(out.as_mut_ptr().cast(), isqrt(lo, sh));
+            _mm512_storeu_si512(out.as_mut_ptr().add(HALF).cast(), isqrt(hi, sh));
+        }
+        out
+    }
+
     fn designs() -> Vec<Design> {
         let mut narrow = Design {
             lambda: 0.3,
@@ -774,6 +798,46 @@ mod tests {
                 }
             }
         });
+    }
+
+    #[test]
+    fn isqrt_lanes_equal_the_integer_square_root() {
+        if !crate::lane_model_available!() {
+            std::eprintln!("this CPU has no AVX-512: the lane model cannot run here");
+            return;
+        }
+        // Around every square the f64 guess can land on either side of: k² − 1, k², k² + 1
+        // for k up to 2^32 − 1 (x up to u64::MAX, where the guess rounds up to 2^32).
+        let mut xs = vec![0u64, 1, 2, 3, u64::MAX, u64::MAX - 1, 1 << 63];
+        let mut k: u64 = 1;
+        while k < 1 << 32 {
+            for r in [k, k + 1, k - 1, k | 1, (k * 3) >> 1] {
+                let r = r.min(u32::MAX as u64);
+                let sq = r * r;
+                xs.extend([sq.saturating_sub(1), sq, sq + 1, sq + 2 * r]);
+            }
+            k = k * 5 / 4 + 1;
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..4096 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            xs.extend([x, x >> (x % 64)]);
+        }
+        for t in chunks(&xs) {
+            // SAFETY: checked above.
+            let got = unsafe { isqrt_lanes(&t, 0) };
+            for l in 0..LANES {
+                assert_eq!(got[l], t[l].isqrt(), "isqrt({})", t[l]);
+            }
+            let t = t.map(|x| x >> 20);
+            // SAFETY: as above.
+            let got = unsafe { isqrt_lanes(&t, 20) };
+            for l in 0..LANES {
+                assert_eq!(got[l], (t[l] << 20).isqrt(), "isqrt({} << 20)", t[l]);
+            }
+        }
     }
 
     #[test]
