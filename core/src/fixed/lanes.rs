@@ -206,6 +206,8 @@ pub struct LaneTrellis<'a> {
     root: Mask,
     slot: [[u8; MAX_FIXED_LEAVES]; LANES],
     ovf: [Overflows; LANES],
+    /// The batch's saturations in the recurrence (stages ratio, score and count), per lane.
+    split_ovf: [[u32; LANES]; Stage::ALL.len()],
     counts: Counts,
     /// The tables in permute form, indexed by the `PermLut` constants.
     perm: [PermLut; 6],
@@ -215,9 +217,8 @@ pub struct LaneTrellis<'a> {
 
 /// Per-subset accumulator: the scalar model's, one value per lane.
 pub struct LaneAcc {
-    active: [bool; LANES],
-    /// `active` as a bit mask.
-    active_bits: u16,
+    /// The lanes whose subset can split, as a bit mask.
+    active: u16,
     root: bool,
     ln_p: [i32; LANES],
     sqrt_p: [u32; LANES],
@@ -247,16 +248,6 @@ impl SubsetTerms for Lane<'_> {
     #[inline(always)]
     fn put(&mut self, s: Mask, t: u64) {
         self.cells[s as usize].t[self.lane] = t;
-    }
-}
-
-/// A lane value with −∞ replaced by 0 (a parent's ln t where the subset does not split).
-#[inline(always)]
-fn val(x: i32) -> i32 {
-    if x == NEG {
-        0
-    } else {
-        x
     }
 }
 
@@ -318,6 +309,7 @@ impl<'a> LaneTrellis<'a> {
             root: 0,
             slot: [[0; MAX_FIXED_LEAVES]; LANES],
             ovf: [Overflows::default(); LANES],
+            split_ovf: [[0; LANES]; Stage::ALL.len()],
             counts: Counts::of(tab),
             perm: luts.map(|(_, lut)| PermLut::new(lut)),
             ln_exponent: core::array::from_fn(|lz| {
@@ -354,9 +346,13 @@ impl<'a> LaneTrellis<'a> {
         }
         self.n = first;
         self.root = mask::full(first);
+        self.split_ovf = [[0; LANES]; Stage::ALL.len()];
         // SAFETY: `new` requires the caller to have checked that the CPU has AVX-512.
         unsafe { avx512::subset_terms(self, self.root) };
         recurrence::run(self, first);
+        for (l, o) in self.ovf.iter_mut().enumerate() {
+            o.merge(&Overflows(core::array::from_fn(|k| self.split_ovf[k][l])));
+        }
         Ok(core::array::from_fn(|l| self.result(l)))
     }
 
@@ -403,27 +399,13 @@ impl Recurrence for LaneTrellis<'_> {
 
     #[inline]
     fn begin(&self, s: Mask) -> LaneAcc {
-        let c = &self.cells[s as usize];
-        let active = core::array::from_fn(|l| c.t[l] >= self.tab.t_cut_raw && c.t[l] != 0);
-        LaneAcc {
-            active,
-            active_bits: (0..LANES).fold(0, |m, l| m | (active[l] as u16) << l),
-            root: s == self.root,
-            ln_p: core::array::from_fn(|l| val(c.ln_t[l])),
-            sqrt_p: c.sqrt_t,
-            map: [NEG; LANES],
-            best: [0; LANES],
-            count: [0; LANES],
-            count_hi: [0; LANES],
-            z: [[NEG; LANES]; LEVELS],
-            occupied: 0,
-            ovf: [[0; LANES]; Stage::ALL.len()],
-        }
+        // SAFETY: `new` requires the caller to have checked that the CPU has AVX-512.
+        unsafe { avx512::begin(self, s) }
     }
 
     #[inline]
     fn skip(&self, acc: &LaneAcc) -> bool {
-        acc.active_bits == 0
+        acc.active == 0
     }
 
     #[inline]
@@ -440,17 +422,7 @@ impl Recurrence for LaneTrellis<'_> {
 
     fn store(&mut self, s: Mask, mut acc: LaneAcc) {
         // SAFETY: as in `split`.
-        let z = unsafe { avx512::finish_z(self, &mut acc) };
-        let c = &mut self.cells[s as usize];
-        for (l, &zl) in z.iter().enumerate() {
-            let on = acc.active[l];
-            c.map[l] = if on { acc.map[l] } else { NEG };
-            c.log_z[l] = if on { zl } else { NEG };
-            c.count[l] = if on { acc.count[l] } else { 0 };
-            c.count_hi[l] = if on { acc.count_hi[l] } else { 0 };
-            c.best[l] = if on { acc.best[l] } else { 0 };
-            self.ovf[l].merge(&Overflows(core::array::from_fn(|k| acc.ovf[k][l])));
-        }
+        unsafe { avx512::store_acc(self, s, &mut acc) }
     }
 }
 

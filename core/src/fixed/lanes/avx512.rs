@@ -576,10 +576,55 @@ pub(super) unsafe fn split(tr: &LaneTrellis, acc: &mut LaneAcc, a: Mask, b: Mask
     r.store(acc);
 }
 
+/// The accumulator of subset `s`: which lanes can split (`t ≥ t_cut` and `t > 0`), the
+/// parent's ln t (0 where −∞: those lanes do not split) and √t.
+#[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
+pub(super) unsafe fn begin(tr: &LaneTrellis, s: Mask) -> LaneAcc {
+    let c = &tr.cells[s as usize];
+    let (t0, t1) = load64(&c.t);
+    let cut = splat64(tr.tab.t_cut_raw as i64);
+    let splits = |t: V| _mm512_cmpge_epu64_mask(t, cut) & _mm512_test_epi64_mask(t, t);
+    let mut acc = LaneAcc {
+        active: join(splits(t0), splits(t1)),
+        root: s == tr.root,
+        ln_p: [0; LANES],
+        sqrt_p: c.sqrt_t,
+        map: [NEG; LANES],
+        best: [0; LANES],
+        count: [0; LANES],
+        count_hi: [0; LANES],
+        z: [[NEG; LANES]; LEVELS],
+        occupied: 0,
+        ovf: [[0; LANES]; Stage::ALL.len()],
+    };
+    store(&mut acc.ln_p, val(load(&c.ln_t)));
+    acc
+}
+
+/// Stores a finished accumulator in cell `s` (−∞, no tree where the subset does not split)
+/// and adds its saturations to the batch's.
+#[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
+pub(super) unsafe fn store_acc(tr: &mut LaneTrellis, s: Mask, acc: &mut LaneAcc) {
+    let z = finish_z(tr, acc);
+    let on = acc.active;
+    let c = &mut tr.cells[s as usize];
+    store(&mut c.map, _mm512_mask_mov_epi32(splat(NEG), on, load(&acc.map)));
+    store(&mut c.log_z, _mm512_mask_mov_epi32(splat(NEG), on, z));
+    store(&mut c.count, _mm512_maskz_mov_epi32(on, load(&acc.count)));
+    store(&mut c.count_hi, _mm512_maskz_mov_epi32(on, load(&acc.count_hi)));
+    store(&mut c.best, _mm512_maskz_mov_epi32(on, load(&acc.best)));
+    // A jet has fewer than 2^32 saturations (at most five per split): the sums cannot wrap.
+    for st in [Stage::Ratio, Stage::Score, Stage::Count] {
+        let k = st as usize;
+        let sum = _mm512_add_epi32(load(&tr.split_ovf[k]), load(&acc.ovf[k]));
+        store(&mut tr.split_ovf[k], sum);
+    }
+}
+
 /// Combines the partial max* results of a finished subset, lowest level first (`max*(higher,
 /// lower)`), as `FxAcc::finish_z` does; −∞ for a subset with no split.
-#[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
-pub(super) unsafe fn finish_z(tr: &LaneTrellis, acc: &mut LaneAcc) -> [i32; LANES] {
+#[inline(always)]
+unsafe fn finish_z(tr: &LaneTrellis, acc: &mut LaneAcc) -> V {
     let mut score = load(&acc.ovf[Stage::Score as usize]);
     let mut z: Option<V> = None;
     for level in 0..LEVELS {
@@ -596,11 +641,7 @@ pub(super) unsafe fn finish_z(tr: &LaneTrellis, acc: &mut LaneAcc) -> [i32; LANE
         }
     }
     store(&mut acc.ovf[Stage::Score as usize], score);
-    let mut out = [NEG; LANES];
-    if let Some(z) = z {
-        store(&mut out, z);
-    }
-    out
+    z.unwrap_or(splat(NEG))
 }
 
 /// One evaluated split (see `eval`).
@@ -631,7 +672,7 @@ impl Regs {
     #[inline(always)]
     unsafe fn load(acc: &LaneAcc) -> Regs {
         Regs {
-            active: acc.active_bits,
+            active: acc.active,
             ln_p: load(&acc.ln_p),
             sqrt_p: load(&acc.sqrt_p),
             map: load(&acc.map),
