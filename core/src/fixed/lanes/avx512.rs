@@ -224,8 +224,21 @@ unsafe fn times_log2e(tab: &Tables, u: V) -> V {
     _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32))
 }
 
+/// The ratio unit's `y` and `sh` (`y · 2^-sh = λ e^u`) for a `u` inside ±64 nats; 0 < y < 2^31
+/// (`LaneTrellis::new` checks the table).
 #[inline(always)]
-unsafe fn ratio(tr: &LaneTrellis, root: bool, u: V) -> (V, K) {
+unsafe fn exp(tab: &Tables, lut: &Lut, perm: &PermLut, u: V) -> (V, V) {
+    let g = tab.design.internal.log_frac;
+    let v = times_log2e(tab, u);
+    let k = _mm512_srav_epi32(v, splat(g as i32));
+    let f = _mm512_and_si512(v, splat((1 << g) - 1));
+    let sh = _mm512_sub_epi32(splat(EXP_TABLE_FRAC as i32 - g as i32), k);
+    (read(lut, perm, f), sh)
+}
+
+/// `Tables::ratio` on the lanes of `care`; the others get a meaningless value.
+#[inline(always)]
+unsafe fn ratio(tr: &LaneTrellis, root: bool, u: V, care: K) -> (V, K) {
     let tab = tr.tab;
     let (lt, perm) = if root {
         (&tab.root, &tr.perm[PermLut::EXP_ROOT])
@@ -234,23 +247,23 @@ unsafe fn ratio(tr: &LaneTrellis, root: bool, u: V) -> (V, K) {
     };
     let g = tab.design.internal.log_frac;
     let lim = 64i32 << g;
-    let uc = _mm512_max_epi32(_mm512_min_epi32(u, splat(lim)), splat(-lim));
-    let v = times_log2e(tab, uc);
-    let k = _mm512_srav_epi32(v, splat(g as i32));
-    let f = _mm512_and_si512(v, splat((1 << g) - 1));
-    // 0 < y < 2^31 (`LaneTrellis::new` checks the table).
-    let y = read(&lt.exp, perm, f);
-    let sh = _mm512_sub_epi32(splat(EXP_TABLE_FRAC as i32 - g as i32), k);
     let max = splat(tab.score_max as i32);
-    // The common case on every lane — u inside the clamp, y shifted down by at most 31 — needs
-    // none of the rules below but the last.
+    // The common case on every lane that matters — u inside the clamp, y shifted down by at
+    // most 31 — needs none of the rules below but the last.
     let inside = _mm512_cmplt_epu32_mask(_mm512_add_epi32(u, splat(lim - 1)), splat(2 * lim - 1));
-    if inside & _mm512_cmple_epu32_mask(sh, splat(31)) == 0xffff {
+    let (y, sh) = exp(tab, &lt.exp, perm, u);
+    if inside & _mm512_cmple_epu32_mask(sh, splat(31)) | !care == 0xffff {
         let half = _mm512_srli_epi32(_mm512_sllv_epi32(splat(1), sh), 1);
         let down = _mm512_srlv_epi32(_mm512_add_epi32(y, half), sh);
         let over = _mm512_cmpgt_epi32_mask(down, max);
         return (sel(over, max, down), over);
     }
+    let (y, sh) = exp(
+        tab,
+        &lt.exp,
+        perm,
+        _mm512_max_epi32(_mm512_min_epi32(u, splat(lim)), splat(-lim)),
+    );
     // A shift of 32 or more leaves 0 of a y below 2^31, as the scalar unit's 64-bit one does.
     let shc = _mm512_max_epi32(_mm512_min_epi32(sh, splat(61)), _mm512_setzero_si512());
     let half = _mm512_srli_epi32(_mm512_sllv_epi32(splat(1), shc), 1);
@@ -280,10 +293,11 @@ unsafe fn ratio(tr: &LaneTrellis, root: bool, u: V) -> (V, K) {
     (r, o)
 }
 
+/// `DENS_L` on the lanes of `care`.
 #[inline(always)]
-unsafe fn density(tr: &LaneTrellis, root: bool, ln_t: V, ln_s: V) -> (V, K) {
+unsafe fn density(tr: &LaneTrellis, root: bool, ln_t: V, ln_s: V, care: K) -> (V, K) {
     let lt = if root { &tr.tab.root } else { &tr.tab.inner };
-    let (r, o) = ratio(tr, root, _mm512_sub_epi32(ln_t, ln_s));
+    let (r, o) = ratio(tr, root, _mm512_sub_epi32(ln_t, ln_s), care);
     (
         _mm512_sub_epi32(_mm512_sub_epi32(splat(lt.k_inner as i32), ln_s), r),
         o,
@@ -374,8 +388,10 @@ unsafe fn eval<const A_LEAF: bool, const B_LEAF: bool>(
     let cb: &LaneCell = &tr.cells[b as usize];
     let (ma, mb) = (load(&ca.map), load(&cb.map));
     let (za, zb) = (load(&ca.log_z), load(&cb.log_z));
-    // −∞ is the least lane value: a minimum is finite iff both values are.
-    let pre = r.active & fin(_mm512_min_epi32(ma, mb)) & fin(_mm512_min_epi32(za, zb));
+    // −∞ is the least lane value: a minimum is finite iff both values are. A subset's log Z
+    // is finite exactly where its MAP is (both come from the same live splits), so the MAP
+    // values say it for both.
+    let pre = r.active & fin(_mm512_min_epi32(ma, mb));
     let a_heavy: K = if A_LEAF {
         0
     } else if B_LEAF {
@@ -387,14 +403,15 @@ unsafe fn eval<const A_LEAF: bool, const B_LEAF: bool>(
     let mx_ln = sel(a_heavy, lna, lnb);
     let mn_ln = sel(a_heavy, lnb, lna);
     let mx_sqrt = sel(a_heavy, load(&ca.sqrt_t), load(&cb.sqrt_t));
-    let (parent, o_parent) = density(tr, root, val(mx_ln), r.ln_p);
+    let f = fin(mx_ln);
+    // Lanes where an input is −∞ compute garbage that `live` and the overflow masks drop.
+    let (parent, o_parent) = density(tr, root, mx_ln, r.ln_p, pre & f);
     let dd = _mm512_maskz_sub_epi32(
         _mm512_cmpgt_epu32_mask(r.sqrt_p, mx_sqrt),
         r.sqrt_p,
         mx_sqrt,
     );
     let ln_p2 = ln(tr, t_p2(tab, dd));
-    let f = fin(mx_ln);
     let (raw, psi_fin, ratio_parent, ratio_child) = if A_LEAF && B_LEAF {
         let l = leaf(tr, root, r.ln_p);
         (_mm512_add_epi32(l, l), 0xffff, 0, 0)
@@ -406,8 +423,8 @@ unsafe fn eval<const A_LEAF: bool, const B_LEAF: bool>(
             0,
         )
     } else {
-        let (child, o_child) = density(tr, root, val(mn_ln), val(ln_p2));
         let g = f & fin(mn_ln) & fin(ln_p2);
+        let (child, o_child) = density(tr, root, mn_ln, ln_p2, pre & g);
         (
             _mm512_add_epi32(parent, child),
             g,
@@ -418,8 +435,8 @@ unsafe fn eval<const A_LEAF: bool, const B_LEAF: bool>(
     let live = pre & psi_fin;
     let (p, o_psi) = sat(tab, _mm512_add_epi32(raw, splat(tab.k_4pi as i32)));
     // Scores of at most 30 bits: three of them add up within 32 (`LaneTrellis::new`).
-    let (m, o_m) = sat(tab, _mm512_add_epi32(p, _mm512_add_epi32(val(ma), val(mb))));
-    let (z, o_z) = sat(tab, _mm512_add_epi32(p, _mm512_add_epi32(val(za), val(zb))));
+    let (m, o_m) = sat(tab, _mm512_add_epi32(p, _mm512_add_epi32(ma, mb)));
+    let (z, o_z) = sat(tab, _mm512_add_epi32(p, _mm512_add_epi32(za, zb)));
     Eval {
         a,
         live,
@@ -608,10 +625,16 @@ pub(super) unsafe fn store_acc(tr: &mut LaneTrellis, s: Mask, acc: &mut LaneAcc)
     let z = finish_z(tr, acc);
     let on = acc.active;
     let c = &mut tr.cells[s as usize];
-    store(&mut c.map, _mm512_mask_mov_epi32(splat(NEG), on, load(&acc.map)));
+    store(
+        &mut c.map,
+        _mm512_mask_mov_epi32(splat(NEG), on, load(&acc.map)),
+    );
     store(&mut c.log_z, _mm512_mask_mov_epi32(splat(NEG), on, z));
     store(&mut c.count, _mm512_maskz_mov_epi32(on, load(&acc.count)));
-    store(&mut c.count_hi, _mm512_maskz_mov_epi32(on, load(&acc.count_hi)));
+    store(
+        &mut c.count_hi,
+        _mm512_maskz_mov_epi32(on, load(&acc.count_hi)),
+    );
     store(&mut c.best, _mm512_maskz_mov_epi32(on, load(&acc.best)));
     // A jet has fewer than 2^32 saturations (at most five per split): the sums cannot wrap.
     for st in [Stage::Ratio, Stage::Score, Stage::Count] {
@@ -713,7 +736,7 @@ mod tests {
 
     #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
     unsafe fn ratio_lanes(tr: &LaneTrellis, root: bool, u: &[i32; LANES]) -> ([i32; LANES], K) {
-        let (r, o) = ratio(tr, root, load(u));
+        let (r, o) = ratio(tr, root, load(u), 0xffff);
         let mut out = [0; LANES];
         store(&mut out, r);
         (out, o)
