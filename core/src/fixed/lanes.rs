@@ -93,10 +93,13 @@ impl Counts {
     }
 }
 
-/// A table of at most [`SMALL_LUT`] entries as the model reads it with permutes: the entries
-/// and the differences of neighbours (an interpolated table's `size + 1` entries fit so).
+/// A table as the model reads it: whether an interpolation product needs 64 bits, and for a
+/// table of at most [`SMALL_LUT`] entries (read with permutes) the entries and the differences
+/// of neighbours (an interpolated table's `size + 1` entries fit so).
 #[derive(Clone, Debug)]
 struct PermLut {
+    /// `|y[j+1] − y[j]| · r + 2^(step−1)` can reach 2^31: the read multiplies in 64 bits.
+    wide: bool,
     small: bool,
     y: [i32; SMALL_LUT],
     dy: [i32; SMALL_LUT],
@@ -111,7 +114,13 @@ impl PermLut {
     const LEAF_ROOT: usize = 5;
 
     fn new(lut: &Lut) -> PermLut {
+        let s = lut.step_log2;
+        let narrow = |w: &[i32]| {
+            let step = (w[1] as i64 - w[0] as i64).abs();
+            s < 31 && (step << s) + (1 << s) < 1 << 31
+        };
         let mut p = PermLut {
+            wide: !lut.entries().windows(2).all(narrow),
             small: lut.size <= SMALL_LUT,
             y: [0; SMALL_LUT],
             dy: [0; SMALL_LUT],
@@ -120,7 +129,7 @@ impl PermLut {
             let e = lut.entries();
             for j in 0..lut.size {
                 p.y[j] = e[j];
-                if lut.step_log2 > 0 {
+                if s > 0 {
                     p.dy[j] = e[j + 1] - e[j];
                 }
             }
@@ -137,11 +146,9 @@ pub enum LaneError {
         /// Cells needed.
         needed: usize,
     },
-    /// An interpolated table's difference of neighbours times the interpolation remainder
-    /// (plus the rounding half) reaches 2^31, or an exp table entry is not positive (the ratio
-    /// unit shifts it as an unsigned word): the 32-bit lanes would not hold the read exactly.
-    /// Valid designs reach it with a small exp table: at `log_frac` = 16, below 64 entries for
-    /// λ = 1.5, below 256 for λ ≥ 32.
+    /// Two neighbouring entries of a table differ by 2^31 or more, or an exp table entry is
+    /// not positive (the ratio unit shifts it as an unsigned word): the 32-bit lanes would not
+    /// hold the read exactly. No valid design's tables do either.
     TableStep {
         /// The table.
         table: &'static str,
@@ -161,7 +168,7 @@ impl core::fmt::Display for LaneError {
             }
             LaneError::TableStep { table } => write!(
                 f,
-                "the {table} table's steps do not fit 32-bit lanes: the lane model cannot interpolate it"
+                "the {table} table's entries do not fit 32-bit lanes: the lane model cannot read it"
             ),
             LaneError::ScoreBits { bits } => write!(
                 f,
@@ -286,11 +293,7 @@ impl<'a> LaneTrellis<'a> {
             ("leaf (root)", &tab.root.leaf),
         ];
         for (table, lut) in luts {
-            let s = lut.step_log2;
-            let fits = |w: &[i32]| {
-                let step = (w[1] as i64 - w[0] as i64).abs();
-                s < 31 && (step << s) + (1 << s) < 1 << 31
-            };
+            let fits = |w: &[i32]| (w[1] as i64 - w[0] as i64).abs() < 1 << 31;
             if !lut.entries().windows(2).all(fits) {
                 return Err(LaneError::TableStep { table });
             }
@@ -436,6 +439,17 @@ fn tables_in_registers() -> crate::fixed::Design {
     d.luts.exp = 64;
     d.luts.leaf = 128;
     d.luts.corr = 32;
+    d
+}
+
+/// A design whose every table is too large for permutes (more than [`SMALL_LUT`] entries):
+/// every read is a gather.
+#[cfg(test)]
+fn tables_in_memory() -> crate::fixed::Design {
+    let mut d = crate::fixed::Design::default();
+    d.luts.ln = 1024;
+    d.luts.ln_interp_bits = 10;
+    d.luts.exp = 1024;
     d
 }
 
@@ -607,6 +621,22 @@ mod tests {
             let lanes = unsafe { LaneTrellis::new(&tab, &mut cells) }.unwrap();
             assert!(lanes.perm.iter().all(|p| p.small));
             check(&d, 180, 5);
+        }
+    }
+
+    #[test]
+    fn lanes_equal_the_scalar_model_with_tables_in_memory() {
+        let d = Design {
+            lambda_root: 3.0,
+            ..tables_in_memory()
+        };
+        if cpu() {
+            let tab = Tables::new(&d).unwrap();
+            let mut cells = vec![LaneCell::default(); 256];
+            // SAFETY: checked above.
+            let lanes = unsafe { LaneTrellis::new(&tab, &mut cells) }.unwrap();
+            assert!(lanes.perm.iter().all(|p| !p.small));
+            check(&d, 180, 7);
         }
     }
 

@@ -171,9 +171,21 @@ unsafe fn read(lut: &Lut, perm: &PermLut, d: V) -> V {
     if s == 0 {
         return y0;
     }
-    // |y[j+1] − y[j]| · r + 2^(s−1) < 2^31 for every table (`LaneTrellis::new` checks it).
     let r = _mm512_and_si512(d, splat((1 << s) - 1));
-    _mm512_add_epi32(y0, round_shift(_mm512_mullo_epi32(dy, r), s))
+    if !perm.wide {
+        // |y[j+1] − y[j]| · r + 2^(s−1) < 2^31 (`PermLut::new`).
+        return _mm512_add_epi32(y0, round_shift(_mm512_mullo_epi32(dy, r), s));
+    }
+    // The exact 64-bit products of the even and the odd lanes, rounded back into 32 bits
+    // (where they land between two 32-bit entries).
+    let half = splat64(1 << (s - 1));
+    let even = _mm512_mul_epi32(dy, r);
+    let odd = _mm512_mul_epi32(_mm512_srli_epi64(dy, 32), _mm512_srli_epi64(r, 32));
+    let sh = splat64(s as i64);
+    let even = _mm512_srav_epi64(_mm512_add_epi64(even, half), sh);
+    let odd = _mm512_srav_epi64(_mm512_add_epi64(odd, half), sh);
+    let q = _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32));
+    _mm512_add_epi32(y0, q)
 }
 
 #[inline(always)]
@@ -798,6 +810,7 @@ mod tests {
         vec![
             Design::default(),
             super::super::tables_in_registers(),
+            super::super::tables_in_memory(),
             narrow,
             steep,
         ]
