@@ -1,6 +1,8 @@
-//! Throughput of the fixed-point golden model at N = 8 (target: ≥ 100k jets/s per core): the
-//! scalar model, and the AVX-512 lane model (sixteen jets at once) where the CPU has it.
-//! Run: `cargo bench -p jettrellis-core --bench golden`.
+//! Throughput of the fixed-point golden model at N = 8 on jets that all have eight leaves, the
+//! worst case for that design: the scalar model, and the AVX-512 lane model (sixteen jets at
+//! once) where the CPU has it. Run: `cargo bench -p jettrellis-core --bench golden`. The issue's
+//! target (≥ 100k jets/s per core) is measured on its Ginkgo jets of 4–8 leaves with
+//! `jettrellis bench --golden --jets FILE` (docs/golden-notes.md).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use jettrellis_core::fixed::{
