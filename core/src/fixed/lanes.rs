@@ -608,35 +608,26 @@ mod tests {
         }
     }
 
+    /// Every table read with permutes, then every table with gathers.
     #[test]
-    fn lanes_equal_the_scalar_model_with_tables_in_registers() {
-        let d = Design {
-            lambda_root: 3.0,
-            ..tables_in_registers()
-        };
-        if cpu() {
-            let tab = Tables::new(&d).unwrap();
-            let mut cells = vec![LaneCell::default(); 256];
-            // SAFETY: checked above.
-            let lanes = unsafe { LaneTrellis::new(&tab, &mut cells) }.unwrap();
-            assert!(lanes.perm.iter().all(|p| p.small));
-            check(&d, 180, 5);
+    fn lanes_equal_the_scalar_model_with_tables_in_registers_and_in_memory() {
+        if !cpu() {
+            return;
         }
-    }
-
-    #[test]
-    fn lanes_equal_the_scalar_model_with_tables_in_memory() {
-        let d = Design {
-            lambda_root: 3.0,
-            ..tables_in_memory()
-        };
-        if cpu() {
+        for (luts, small, seed) in [
+            (tables_in_registers(), true, 5),
+            (tables_in_memory(), false, 7),
+        ] {
+            let d = Design {
+                lambda_root: 3.0,
+                ..luts
+            };
             let tab = Tables::new(&d).unwrap();
             let mut cells = vec![LaneCell::default(); 256];
             // SAFETY: checked above.
             let lanes = unsafe { LaneTrellis::new(&tab, &mut cells) }.unwrap();
-            assert!(lanes.perm.iter().all(|p| !p.small));
-            check(&d, 180, 7);
+            assert!(lanes.perm.iter().all(|p| p.small == small));
+            check(&d, 180, seed);
         }
     }
 
