@@ -569,6 +569,53 @@ mod tests {
         }
     }
 
+    /// The lane model driven one split at a time through `Recurrence::split` (the trait's
+    /// default `fold_splits`).
+    struct PerSplit<'l, 'a>(&'l mut LaneTrellis<'a>);
+
+    impl Recurrence for PerSplit<'_, '_> {
+        type Acc = LaneAcc;
+
+        fn begin(&self, s: Mask) -> LaneAcc {
+            self.0.begin(s)
+        }
+
+        fn skip(&self, acc: &LaneAcc) -> bool {
+            self.0.skip(acc)
+        }
+
+        fn split(&self, acc: &mut LaneAcc, s: Mask, a: Mask, b: Mask, index: u32) {
+            self.0.split(acc, s, a, b, index)
+        }
+
+        fn store(&mut self, s: Mask, acc: LaneAcc) {
+            self.0.store(s, acc)
+        }
+    }
+
+    #[test]
+    fn split_by_split_equals_the_folded_splits() {
+        if !cpu() {
+            return;
+        }
+        let d = Design::default();
+        let tab = Box::new(Tables::new(&d).unwrap());
+        let mut cells = vec![LaneCell::default(); 256];
+        // SAFETY: checked above.
+        let mut lanes = unsafe { LaneTrellis::new(&tab, &mut cells) }.unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        for n in 2..=8 {
+            let jets: Vec<FixedJet> = (0..LANES).map(|_| jet(&mut rng, &d, n)).collect();
+            lanes.solve(core::array::from_fn(|l| &jets[l])).unwrap();
+            let folded = lanes.cells.to_vec();
+            recurrence::run(&mut PerSplit(&mut lanes), n);
+            for (s, (a, b)) in folded.iter().zip(lanes.cells.iter()).enumerate() {
+                let fields = |c: &LaneCell| (c.map, c.log_z, c.count, c.count_hi, c.best);
+                assert_eq!(fields(a), fields(b), "n {n} subset {s:#b}");
+            }
+        }
+    }
+
     #[test]
     fn lanes_equal_the_scalar_model_on_narrow_formats() {
         let mut d = Design {

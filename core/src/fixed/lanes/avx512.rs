@@ -462,7 +462,7 @@ unsafe fn eval<const A_LEAF: bool, const B_LEAF: bool>(
 /// Folds an evaluated split into the accumulator (the order of these calls is the
 /// canonical split order).
 #[inline(always)]
-unsafe fn take(tr: &LaneTrellis, r: &mut Regs, acc: &mut LaneAcc, b: Mask, e: Eval) {
+unsafe fn take(tr: &LaneTrellis, r: &mut Regs, b: Mask, e: Eval) {
     let tab = tr.tab;
     let live = e.live;
     for k in e.ratio {
@@ -511,13 +511,22 @@ unsafe fn take(tr: &LaneTrellis, r: &mut Regs, acc: &mut LaneAcc, b: Mask, e: Ev
         r.count_hi = load(&his);
         r.count_ovf = load(&ovf);
     }
-    push_z(tr, r, acc, e.v);
 }
 
+/// Evaluates split `a | (s ∖ a)` and folds it in but for its log Z value, which it returns.
 #[inline(always)]
-unsafe fn push_z(tr: &LaneTrellis, r: &mut Regs, acc: &mut LaneAcc, v: V) {
+unsafe fn step(tr: &LaneTrellis, r: &mut Regs, root: bool, s: Mask, a: Mask) -> V {
+    let e = eval_any(tr, r, root, a, s ^ a);
+    let z = e.v;
+    take(tr, r, s ^ a, e);
+    z
+}
+
+/// Adds a split's log Z value (or, at `level` ≥ 1, the max* of 2^level neighbours) to the
+/// binary counter of partial results of the pairwise max* tree.
+#[inline(always)]
+unsafe fn push_z(tr: &LaneTrellis, r: &mut Regs, acc: &mut LaneAcc, v: V, mut level: usize) {
     let mut c = v;
-    let mut level = 0;
     while acc.occupied >> level & 1 == 1 {
         let (x, o) = max_star(tr, load(&acc.z[level]), c);
         r.score = count(r.score, o);
@@ -543,9 +552,27 @@ unsafe fn eval_any(tr: &LaneTrellis, r: &Regs, root: bool, a: Mask, b: Mask) -> 
 #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
 pub(super) unsafe fn fold(tr: &LaneTrellis, acc: &mut LaneAcc, s: Mask) {
     let mut r = Regs::load(acc);
-    for a in mask::splits(s) {
-        let e = eval_any(tr, &r, acc.root, a, s ^ a);
-        take(tr, &mut r, acc, s ^ a, e);
+    let root = acc.root;
+    let mut splits = mask::splits(s);
+    // The first level of the max* tree combines neighbours: pairs of splits are combined in
+    // registers and counted one level up, once the accumulator holds no unpaired split.
+    if acc.occupied & 1 == 1 {
+        if let Some(a) = splits.next() {
+            let z = step(tr, &mut r, root, s, a);
+            push_z(tr, &mut r, acc, z, 0);
+        }
+    }
+    while let Some(a) = splits.next() {
+        let z0 = step(tr, &mut r, root, s, a);
+        match splits.next() {
+            Some(b) => {
+                let z1 = step(tr, &mut r, root, s, b);
+                let (z, o) = max_star(tr, z0, z1);
+                r.score = count(r.score, o);
+                push_z(tr, &mut r, acc, z, 1);
+            }
+            None => push_z(tr, &mut r, acc, z0, 0),
+        }
     }
     r.store(acc);
 }
@@ -600,8 +627,8 @@ pub(super) unsafe fn subset_terms(tr: &mut LaneTrellis, last: Mask) {
 #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
 pub(super) unsafe fn split(tr: &LaneTrellis, acc: &mut LaneAcc, a: Mask, b: Mask) {
     let mut r = Regs::load(acc);
-    let x = eval_any(tr, &r, acc.root, a, b);
-    take(tr, &mut r, acc, b, x);
+    let z = step(tr, &mut r, acc.root, a | b, a);
+    push_z(tr, &mut r, acc, z, 0);
     r.store(acc);
 }
 
