@@ -78,8 +78,8 @@ fn accuracy_command_writes_summary_plots_and_sweep() {
     }
     assert_eq!(s["jets"], 40);
     assert_eq!(s["formats"]["t"]["frac"], 12);
-    assert_eq!(s["roms"]["ln"]["entries"], 129);
-    assert_eq!(s["roms"]["ln"]["step_log2"], 15);
+    assert_eq!(s["roms"]["ln"]["entries"], 1025);
+    assert_eq!(s["roms"]["exp_inner"]["entries"], 129);
     assert_eq!(s["sweep"]["points"].as_array().unwrap().len(), 3);
     for f in ["dlogz.svg", "dmap.svg", "sweep.svg"] {
         let svg = std::fs::read_to_string(plots.join(f)).unwrap();

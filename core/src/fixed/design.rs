@@ -138,8 +138,8 @@ impl Default for Design {
             },
             luts: LutSizes {
                 angle: 1024,
-                ln: 128,
-                ln_interp_bits: 15,
+                ln: 1024,
+                ln_interp_bits: 10,
                 exp: 128,
                 leaf: 2048,
                 corr: 1024,
