@@ -15,7 +15,7 @@
 
 use super::design::MAX_FIXED_LEAVES;
 use super::input::FixedJet;
-use super::model::{load_terms, FixedResult, FixedTrellis, FxCell, SubsetTerms, LEVELS};
+use super::model::{pairs, FixedResult, FixedTrellis, FxCell, LEVELS};
 use super::tables::{Lut, Tables};
 use super::units::{Overflows, Stage};
 use crate::mask::{self, Mask};
@@ -238,26 +238,6 @@ pub struct LaneAcc {
     ovf: [[u32; LANES]; Stage::ALL.len()],
 }
 
-/// One lane of the cells, as the target of stages 0–2.
-struct Lane<'c> {
-    cells: &'c mut [LaneCell],
-    lane: usize,
-}
-
-impl SubsetTerms for Lane<'_> {
-    #[inline(always)]
-    fn t(&self, s: Mask) -> u64 {
-        self.cells[s as usize].t[self.lane]
-    }
-
-    /// √t, ln t and the values of single leaves come later, for all lanes at once
-    /// ([`avx512::subset_terms`]); the recurrence stores every other subset's.
-    #[inline(always)]
-    fn put(&mut self, s: Mask, t: u64) {
-        self.cells[s as usize].t[self.lane] = t;
-    }
-}
-
 /// A lane value as the scalar model holds it.
 #[inline(always)]
 fn opt(x: i32) -> Option<i64> {
@@ -335,15 +315,17 @@ impl<'a> LaneTrellis<'a> {
                 return Err(MixedLeaves { first, lane, n });
             }
         }
+        // Stages 0 and 1 lane by lane; stage 2 for all lanes at once (`avx512::subset_terms`)
+        // from the t of the empty set, the single leaves and the pairs.
         for (lane, j) in jets.iter().enumerate() {
-            let c = load_terms(
-                self.tab,
-                j,
-                &mut Lane {
-                    cells: self.cells,
-                    lane,
-                },
-            );
+            let (c, s_ij) = pairs(self.tab, j);
+            self.cells[0].t[lane] = 0;
+            for a in 0..first {
+                self.cells[1 << a].t[lane] = 0;
+                for b in 0..a {
+                    self.cells[1 << a | 1 << b].t[lane] = s_ij[a][b];
+                }
+            }
             self.slot[lane] = c.slot;
             self.ovf[lane] = c.ovf;
         }

@@ -109,44 +109,6 @@ fn round_shift_u128(x: u128, s: u32) -> u128 {
     }
 }
 
-/// Where stages 0–2 put a jet's subset terms: the cells of [`FixedTrellis`], or one lane of
-/// [`super::lanes::LaneTrellis`]'s.
-pub(super) trait SubsetTerms {
-    /// t of subset `s`, stored earlier.
-    fn t(&self, s: Mask) -> u64;
-    /// Stores t of `s`, with √t = `isqrt(t << sqrt_shift)` and ln t (here or later), and starts
-    /// its recursion values (a single leaf: MAP = log Z = 0, one tree; anything else: −∞, no
-    /// tree).
-    fn put(&mut self, s: Mask, t: u64);
-}
-
-struct Cells<'c> {
-    tab: &'c Tables,
-    cells: &'c mut [FxCell],
-}
-
-impl SubsetTerms for Cells<'_> {
-    #[inline(always)]
-    fn t(&self, s: Mask) -> u64 {
-        self.cells[s as usize].t
-    }
-
-    #[inline(always)]
-    fn put(&mut self, s: Mask, t: u64) {
-        let single = s.count_ones() == 1;
-        let tab = self.tab;
-        self.cells[s as usize] = FxCell {
-            t,
-            sqrt_t: (t << tab.sqrt_shift).isqrt(),
-            ln_t: tab.ln(t, tab.design.internal.t_frac),
-            map: single.then_some(0),
-            log_z: single.then_some(0),
-            count: single as u64,
-            best: 0,
-        };
-    }
-}
-
 /// A loaded jet: its valid leaves, their input slots and the saturation events of stages 0–2.
 pub(super) struct Compacted {
     pub n: usize,
@@ -154,8 +116,11 @@ pub(super) struct Compacted {
     pub ovf: Overflows,
 }
 
-/// Stages 0–2 of one jet (see [`FixedTrellis::load`]), written through `out`.
-pub(super) fn load_terms(tab: &Tables, jet: &FixedJet, out: &mut impl SubsetTerms) -> Compacted {
+/// s_ij of a jet's compacted leaves `i < j`, in `[j][i]`.
+pub(super) type PairTable = [[u64; MAX_FIXED_LEAVES]; MAX_FIXED_LEAVES];
+
+/// Stages 0 and 1 of one jet: its valid leaves and every pair's s_ij.
+pub(super) fn pairs(tab: &Tables, jet: &FixedJet) -> (Compacted, PairTable) {
     let d = &tab.design;
     let mut ovf = Overflows::default();
     let mut slot = [0u8; MAX_FIXED_LEAVES];
@@ -166,7 +131,6 @@ pub(super) fn load_terms(tab: &Tables, jet: &FixedJet, out: &mut impl SubsetTerm
             n += 1;
         }
     }
-    // Stage 1: s_ij for i < j, kept in a small local table.
     let mut s_ij = [[0u64; MAX_FIXED_LEAVES]; MAX_FIXED_LEAVES];
     let period = 2 * d.input.angle_steps_per_pi as i64;
     let last = tab.cosh_m1.size as i64 - 1;
@@ -191,33 +155,52 @@ pub(super) fn load_terms(tab: &Tables, jet: &FixedJet, out: &mut impl SubsetTerm
             };
         }
     }
+    (Compacted { n, slot, ovf }, s_ij)
+}
+
+/// Stages 0–2 of one jet (see [`FixedTrellis::load`]) into `cells`.
+fn load_terms(tab: &Tables, jet: &FixedJet, cells: &mut [FxCell]) -> Compacted {
+    let (mut c, s_ij) = pairs(tab, jet);
     // Stage 2: t(S), the exact sum of S's pairs, then saturated (the clamp of the exact sum
     // does not depend on how it is added up). By inclusion and exclusion over the lowest leaf
     // l and the highest h, t(S) = t(S ∖ h) + t(S ∖ l) − t(S ∖ {h, l}) + s_hl: constant work
     // per subset and no data-dependent loop. The three are exact unless S ∖ h or S ∖ l
     // saturated (S ∖ {h, l} is below both); then the pairs are added up instead (rare).
-    out.put(0, 0);
-    for s in 1..=mask::full(n) {
+    let put = |cells: &mut [FxCell], s: Mask, t: u64| {
+        let single = s.count_ones() == 1;
+        cells[s as usize] = FxCell {
+            t,
+            sqrt_t: (t << tab.sqrt_shift).isqrt(),
+            ln_t: tab.ln(t, tab.design.internal.t_frac),
+            map: single.then_some(0),
+            log_z: single.then_some(0),
+            count: single as u64,
+            best: 0,
+        };
+    };
+    put(cells, 0, 0);
+    for s in 1..=mask::full(c.n) {
         let (l, h) = (s.trailing_zeros() as usize, 31 - s.leading_zeros() as usize);
         let t = if l == h {
             0
         } else {
-            let (no_h, no_l) = (out.t(s ^ 1 << h), out.t(s ^ 1 << l));
+            let t = |m: Mask| cells[m as usize].t;
+            let (no_h, no_l) = (t(s ^ 1 << h), t(s ^ 1 << l));
             if no_h == tab.t_max || no_l == tab.t_max {
                 pair_sum(&s_ij, s)
             } else {
-                no_h + no_l - out.t(s ^ (1 << h | 1 << l)) + s_ij[h][l]
+                no_h + no_l - t(s ^ (1 << h | 1 << l)) + s_ij[h][l]
             }
         };
         let t = if t > tab.t_max {
-            ovf.hit(Stage::SubsetT);
+            c.ovf.hit(Stage::SubsetT);
             tab.t_max
         } else {
             t
         };
-        out.put(s, t);
+        put(cells, s, t);
     }
-    Compacted { n, slot, ovf }
+    c
 }
 
 impl<'a> FixedTrellis<'a> {
@@ -271,14 +254,7 @@ impl<'a> FixedTrellis<'a> {
     /// `0 .. n`). Stage 1: pair invariants. Stage 2: subset t, √t, ln t. Leaves get MAP = log Z =
     /// 0 and count 1.
     pub fn load(&mut self, jet: &FixedJet) {
-        let c = load_terms(
-            self.tab,
-            jet,
-            &mut Cells {
-                tab: self.tab,
-                cells: self.cells,
-            },
-        );
+        let c = load_terms(self.tab, jet, self.cells);
         self.n = c.n;
         self.root = mask::full(c.n);
         self.slot = c.slot;
@@ -400,7 +376,7 @@ pub fn psi(
 }
 
 /// Σ s_ij over the pairs of `s` (exact; at most 66 terms of at most 48 bits).
-fn pair_sum(s_ij: &[[u64; MAX_FIXED_LEAVES]; MAX_FIXED_LEAVES], s: Mask) -> u64 {
+fn pair_sum(s_ij: &PairTable, s: Mask) -> u64 {
     let mut t = 0;
     for j in mask::leaves(s) {
         for i in mask::leaves(s & ((1 << j) - 1)) {

@@ -597,13 +597,63 @@ unsafe fn isqrt(t: V, sh: u32) -> V {
     )
 }
 
-/// Stage 2's √t = `isqrt(t << sqrt_shift)` (exact) and ln t of the cells `0..=last`, from the t
-/// that stages 0–2 stored in each lane, and the values of the subsets no split reaches: a
-/// single leaf (MAP = log Z = 0, one tree) and the empty set (−∞).
+/// Stage 2's t of a subset of three leaves or more, as the scalar model adds it up:
+/// `t(S ∖ h) + t(S ∖ l) − t(S ∖ {h, l}) + t({h, l})` (l, h its lowest and highest leaf; a
+/// pair's t is its s_hl), or, on a lane where `S ∖ h` or `S ∖ l` saturated, the sum of S's
+/// pairs; then clamped, each clamp a `subset_t` event.
+#[inline(always)]
+unsafe fn subset_t(tr: &mut LaneTrellis, s: Mask) {
+    let (l, h) = (s.trailing_zeros(), 31 - s.leading_zeros());
+    let t = |m: Mask| &tr.cells[m as usize].t;
+    let (no_h, no_l) = (t(s ^ 1 << h), t(s ^ 1 << l));
+    let (both, pair) = (t(s ^ (1 << h | 1 << l)), t(1 << h | 1 << l));
+    let max = splat64(tr.tab.t_max as i64);
+    let mut exact = [0u64; LANES];
+    let mut parts = 0;
+    for k in 0..2 {
+        let at = |x: &[u64; LANES]| {
+            // SAFETY: eight of the sixteen 8-byte values.
+            unsafe { _mm512_loadu_si512(x.as_ptr().add(HALF * k).cast()) }
+        };
+        let (a, b) = (at(no_h), at(no_l));
+        let sum = _mm512_add_epi64(_mm512_sub_epi64(_mm512_add_epi64(a, b), at(both)), at(pair));
+        parts |= ((_mm512_cmpeq_epu64_mask(a, max) | _mm512_cmpeq_epu64_mask(b, max)) as u16)
+            << (HALF * k);
+        // SAFETY: eight of the sixteen 8-byte values.
+        unsafe { _mm512_storeu_si512(exact.as_mut_ptr().add(HALF * k).cast(), sum) };
+    }
+    for lane in (0..LANES).filter(|&l| parts >> l & 1 == 1) {
+        exact[lane] = mask::leaves(s)
+            .flat_map(|a| mask::leaves(s & ((1 << a) - 1)).map(move |b| 1 << a | 1 << b))
+            .map(|p: Mask| tr.cells[p as usize].t[lane])
+            .sum();
+    }
+    let (lo, hi) = load64(&exact);
+    let over = join(
+        _mm512_cmpgt_epu64_mask(lo, max),
+        _mm512_cmpgt_epu64_mask(hi, max),
+    );
+    let ovf = &mut tr.split_ovf[Stage::SubsetT as usize];
+    store(ovf, count(load(ovf), over));
+    let t = &mut tr.cells[s as usize].t;
+    // SAFETY: 2 × 64 writable bytes.
+    unsafe {
+        _mm512_storeu_si512(t.as_mut_ptr().cast(), _mm512_min_epu64(lo, max));
+        _mm512_storeu_si512(t.as_mut_ptr().add(HALF).cast(), _mm512_min_epu64(hi, max));
+    }
+}
+
+/// Stage 2 of the cells `0..=last`, from the t of the empty set, the single leaves and the
+/// pairs that stages 0–1 stored in each lane: t ([`subset_t`]), √t = `isqrt(t << sqrt_shift)`
+/// (exact), ln t, and the values of the subsets no split reaches: a single leaf (MAP = log Z =
+/// 0, one tree) and the empty set (−∞).
 #[target_feature(enable = "avx512f,avx512dq,avx512cd,avx512vl,avx512bw")]
 pub(super) unsafe fn subset_terms(tr: &mut LaneTrellis, last: Mask) {
     let sh = tr.tab.sqrt_shift;
     for s in 0..=last as usize {
+        if s.count_ones() > 2 {
+            subset_t(tr, s as Mask);
+        }
         let (t0, t1) = load64(&tr.cells[s].t);
         // √t < 2^32 (the design's `t_bits + 2 sqrt_frac − t_frac ≤ 64`).
         let sqrt_t = pack(isqrt(t0, sh), isqrt(t1, sh));
