@@ -320,10 +320,10 @@ impl<'a> LaneTrellis<'a> {
         for (lane, j) in jets.iter().enumerate() {
             let (c, s_ij) = pairs(self.tab, j);
             self.cells[0].t[lane] = 0;
-            for a in 0..first {
+            for (a, row) in s_ij.iter().enumerate().take(first) {
                 self.cells[1 << a].t[lane] = 0;
-                for b in 0..a {
-                    self.cells[1 << a | 1 << b].t[lane] = s_ij[a][b];
+                for (b, &s) in row.iter().enumerate().take(a) {
+                    self.cells[1 << a | 1 << b].t[lane] = s;
                 }
             }
             self.slot[lane] = c.slot;
