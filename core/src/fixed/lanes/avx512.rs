@@ -465,11 +465,14 @@ unsafe fn eval<const A_LEAF: bool, const B_LEAF: bool>(
 unsafe fn take(tr: &LaneTrellis, r: &mut Regs, b: Mask, e: Eval) {
     let tab = tr.tab;
     let live = e.live;
-    for k in e.ratio {
-        r.ratio = count(r.ratio, k);
-    }
-    for k in e.score {
-        r.score = count(r.score, k);
+    // Saturations are rare: one test instead of five counter updates per split.
+    if e.ratio.iter().chain(&e.score).fold(0, |a, &k| a | k) != 0 {
+        for k in e.ratio {
+            r.ratio = count(r.ratio, k);
+        }
+        for k in e.score {
+            r.score = count(r.score, k);
+        }
     }
     // −∞ is i32::MIN, below every score: "no MAP yet" needs no test of its own.
     let better = live & _mm512_cmpgt_epi32_mask(e.m, r.map);
