@@ -323,10 +323,10 @@ unsafe fn leaf(tr: &LaneTrellis, root: bool, l: V) -> V {
     } else {
         (&tr.tab.inner, &tr.perm[PermLut::LEAF])
     };
-    let lv = val(l);
-    let d = _mm512_sub_epi32(lv, splat(lt.leaf_lo as i32));
+    // At l = −∞ d and both reads are garbage, which the last select replaces.
+    let d = _mm512_sub_epi32(l, splat(lt.leaf_lo as i32));
     let inside = read(&lt.leaf, perm, d);
-    let above = _mm512_sub_epi32(splat((lt.k_norm + lt.c_leaf) as i32), lv);
+    let above = _mm512_sub_epi32(splat((lt.k_norm + lt.c_leaf) as i32), l);
     let r = sel(
         _mm512_cmpge_epu32_mask(d, splat(lt.leaf.span() as i32)),
         above,
@@ -339,9 +339,9 @@ unsafe fn leaf(tr: &LaneTrellis, root: bool, l: V) -> V {
 #[inline(always)]
 unsafe fn max_star(tr: &LaneTrellis, a: V, b: V) -> (V, K) {
     let tab = tr.tab;
-    let (av, bv) = (val(a), val(b));
-    let hi = _mm512_max_epi32(av, bv);
-    let d = _mm512_sub_epi32(hi, _mm512_min_epi32(av, bv));
+    // A −∞ input makes d and the sum garbage, which the last selects replace.
+    let hi = _mm512_max_epi32(a, b);
+    let d = _mm512_sub_epi32(hi, _mm512_min_epi32(a, b));
     let corr = _mm512_maskz_mov_epi32(
         _mm512_cmplt_epu32_mask(d, splat(tab.corr.span() as i32)),
         read(&tab.corr, &tr.perm[PermLut::CORR], d),
