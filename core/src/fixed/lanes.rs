@@ -115,12 +115,8 @@ impl PermLut {
 
     fn new(lut: &Lut) -> PermLut {
         let s = lut.step_log2;
-        let narrow = |w: &[i32]| {
-            let step = (w[1] as i64 - w[0] as i64).abs();
-            s < 31 && (step << s) + (1 << s) < 1 << 31
-        };
         let mut p = PermLut {
-            wide: !lut.entries().windows(2).all(narrow),
+            wide: !(s < 31 && (largest_step(lut) << s) + (1 << s) < 1 << 31),
             small: lut.size <= SMALL_LUT,
             y: [0; SMALL_LUT],
             dy: [0; SMALL_LUT],
@@ -136,6 +132,15 @@ impl PermLut {
         }
         p
     }
+}
+
+/// The largest difference of neighbouring entries of `lut`.
+fn largest_step(lut: &Lut) -> i64 {
+    let e = lut.entries();
+    e.windows(2)
+        .map(|w| (w[1] as i64 - w[0] as i64).abs())
+        .max()
+        .unwrap_or(0)
 }
 
 /// Why [`LaneTrellis::new`] cannot run a design.
@@ -272,11 +277,8 @@ impl<'a> LaneTrellis<'a> {
             ("exp (root)", &tab.root.exp),
             ("leaf (root)", &tab.root.leaf),
         ];
-        for (table, lut) in luts {
-            let fits = |w: &[i32]| (w[1] as i64 - w[0] as i64).abs() < 1 << 31;
-            if !lut.entries().windows(2).all(fits) {
-                return Err(LaneError::TableStep { table });
-            }
+        if let Some((table, _)) = luts.iter().find(|(_, lut)| largest_step(lut) >= 1 << 31) {
+            return Err(LaneError::TableStep { table });
         }
         // The ratio unit shifts an exp entry as an unsigned 32-bit value.
         for (table, lut) in [("exp", &tab.inner.exp), ("exp (root)", &tab.root.exp)] {

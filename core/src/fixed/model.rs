@@ -187,7 +187,7 @@ fn load_terms(tab: &Tables, jet: &FixedJet, cells: &mut [FxCell]) -> Compacted {
             let t = |m: Mask| cells[m as usize].t;
             let (no_h, no_l) = (t(s ^ 1 << h), t(s ^ 1 << l));
             if no_h == tab.t_max || no_l == tab.t_max {
-                pair_sum(&s_ij, s)
+                pair_sum(s, |j, i| s_ij[j][i])
             } else {
                 no_h + no_l - t(s ^ (1 << h | 1 << l)) + s_ij[h][l]
             }
@@ -375,12 +375,13 @@ pub fn psi(
     Some(tab.sat_score(raw + tab.k_4pi, Stage::Score, ovf))
 }
 
-/// Σ s_ij over the pairs of `s` (exact; at most 66 terms of at most 48 bits).
-fn pair_sum(s_ij: &PairTable, s: Mask) -> u64 {
+/// Σ s_ij over the pairs `i < j` of `s`, `s_ij(j, i)` each (exact; at most 66 terms of at most
+/// 48 bits).
+pub(super) fn pair_sum(s: Mask, s_ij: impl Fn(usize, usize) -> u64) -> u64 {
     let mut t = 0;
     for j in mask::leaves(s) {
         for i in mask::leaves(s & ((1 << j) - 1)) {
-            t += s_ij[j][i];
+            t += s_ij(j, i);
         }
     }
     t

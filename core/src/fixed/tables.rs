@@ -15,6 +15,11 @@ pub const LN2_FRAC: u32 = 32;
 pub const LOG2E_FRAC: u32 = 30;
 /// Fractional bits of the `λ · 2^f` exp-table words.
 pub const EXP_TABLE_FRAC: u32 = 24;
+/// The ratio unit's input range in nats: `u ≤ −RATIO_CLAMP_NATS` gives 0, `u ≥` it saturates.
+pub const RATIO_CLAMP_NATS: i64 = 64;
+/// The ratio unit's largest shift: a shift down by this much or more leaves 0, a shift up by
+/// `RATIO_MAX_SHIFT − EXP_TABLE_FRAC` or more saturates.
+pub const RATIO_MAX_SHIFT: i64 = 62;
 /// Width of the leaf-term window in nats (`2^LEAF_WINDOW_LOG2`).
 pub const LEAF_WINDOW_LOG2: u32 = 5;
 /// The leaf window starts this many nats below `ln(λ t_cut)`.

@@ -2,7 +2,9 @@
 //! saturation. Each is integer-only and reads its tables from [`Tables`]; `docs/datapath.md`
 //! describes the same operations for the hardware.
 
-use super::tables::{round_shift, LambdaTables, Tables, EXP_TABLE_FRAC};
+use super::tables::{
+    round_shift, LambdaTables, Tables, EXP_TABLE_FRAC, RATIO_CLAMP_NATS, RATIO_MAX_SHIFT,
+};
 
 /// The pipeline stages that can saturate; each saturation is counted, never silent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,7 +129,7 @@ impl Tables {
     #[inline(always)]
     pub fn ratio(&self, lt: &LambdaTables, u: i64, ovf: &mut Overflows) -> i64 {
         let g = self.design.internal.log_frac;
-        let lim = 64i64 << g;
+        let lim = RATIO_CLAMP_NATS << g;
         if u <= -lim {
             return 0;
         }
@@ -140,7 +142,7 @@ impl Tables {
         let f = (v - (k << g)) as u64;
         let y = lt.exp.read(f);
         let sh = EXP_TABLE_FRAC as i64 - g as i64 - k;
-        if sh >= 62 {
+        if sh >= RATIO_MAX_SHIFT {
             0
         } else if sh >= 0 {
             // Above the score range only with a narrow score format and a t_P2 far below the
@@ -152,7 +154,7 @@ impl Tables {
             } else {
                 r
             }
-        } else if -sh >= 62 - EXP_TABLE_FRAC as i64 {
+        } else if -sh >= RATIO_MAX_SHIFT - EXP_TABLE_FRAC as i64 {
             ovf.hit(Stage::Ratio);
             self.score_max
         } else if y > self.score_max >> -sh {

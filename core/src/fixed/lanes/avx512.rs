@@ -12,8 +12,10 @@
 
 use super::{Counts, LaneAcc, LaneCell, LaneTrellis, PermLut, LANES, NEG, SMALL_LUT};
 use crate::fixed::design::MAX_LUT;
-use crate::fixed::model::LEVELS;
-use crate::fixed::tables::{Lut, Tables, EXP_TABLE_FRAC, LOG2E_FRAC};
+use crate::fixed::model::{pair_sum, LEVELS};
+use crate::fixed::tables::{
+    Lut, Tables, EXP_TABLE_FRAC, LOG2E_FRAC, RATIO_CLAMP_NATS, RATIO_MAX_SHIFT,
+};
 use crate::fixed::units::Stage;
 use crate::mask::{self, Mask};
 use core::arch::x86_64::*;
@@ -176,16 +178,8 @@ unsafe fn read(lut: &Lut, perm: &PermLut, d: V) -> V {
         // |y[j+1] − y[j]| · r + 2^(s−1) < 2^31 (`PermLut::new`).
         return _mm512_add_epi32(y0, round_shift(_mm512_mullo_epi32(dy, r), s));
     }
-    // The exact 64-bit products of the even and the odd lanes, rounded back into 32 bits
-    // (where they land between two 32-bit entries).
-    let half = splat64(1 << (s - 1));
-    let even = _mm512_mul_epi32(dy, r);
-    let odd = _mm512_mul_epi32(_mm512_srli_epi64(dy, 32), _mm512_srli_epi64(r, 32));
-    let sh = splat64(s as i64);
-    let even = _mm512_srav_epi64(_mm512_add_epi64(even, half), sh);
-    let odd = _mm512_srav_epi64(_mm512_add_epi64(odd, half), sh);
-    let q = _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32));
-    _mm512_add_epi32(y0, q)
+    // The rounded product lands between two 32-bit entries.
+    _mm512_add_epi32(y0, mul_round_shift(dy, r, s))
 }
 
 #[inline(always)]
@@ -223,17 +217,23 @@ unsafe fn ln(tr: &LaneTrellis, (lo, hi): (V, V)) -> V {
     _mm512_mask_mov_epi32(v, join(z0, z1), splat(NEG))
 }
 
-/// `round_shift(u · log2e, LOG2E_FRAC)`: the exact 64-bit products of the even and the odd
-/// lanes, rounded back into 32 bits.
+/// `round_shift(a · b, s)` per lane (s ≥ 1) of signed 32-bit lanes: the exact 64-bit products of
+/// the even and the odd lanes, rounded back into 32 bits (the caller knows the result fits).
+#[inline(always)]
+unsafe fn mul_round_shift(a: V, b: V, s: u32) -> V {
+    let half = splat64(1 << (s - 1));
+    let sh = _mm_cvtsi32_si128(s as i32);
+    let even = _mm512_mul_epi32(a, b);
+    let odd = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(b, 32));
+    let even = _mm512_sra_epi64(_mm512_add_epi64(even, half), sh);
+    let odd = _mm512_sra_epi64(_mm512_add_epi64(odd, half), sh);
+    _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32))
+}
+
+/// `round_shift(u · log2e, LOG2E_FRAC)`.
 #[inline(always)]
 unsafe fn times_log2e(tab: &Tables, u: V) -> V {
-    let l = splat(tab.log2e as i32);
-    let half = splat64(1 << (LOG2E_FRAC - 1));
-    let even = _mm512_mul_epi32(u, l);
-    let odd = _mm512_mul_epi32(_mm512_srli_epi64(u, 32), l);
-    let even = _mm512_srai_epi64(_mm512_add_epi64(even, half), LOG2E_FRAC);
-    let odd = _mm512_srai_epi64(_mm512_add_epi64(odd, half), LOG2E_FRAC);
-    _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32))
+    mul_round_shift(u, splat(tab.log2e as i32), LOG2E_FRAC)
 }
 
 /// The ratio unit's `y` and `sh` (`y · 2^-sh = λ e^u`) for a `u` inside ±64 nats; 0 < y < 2^31
@@ -258,8 +258,9 @@ unsafe fn ratio(tr: &LaneTrellis, root: bool, u: V, care: K) -> (V, K) {
         (&tab.inner, &tr.perm[PermLut::EXP])
     };
     let g = tab.design.internal.log_frac;
-    let lim = 64i32 << g;
+    let lim = (RATIO_CLAMP_NATS << g) as i32;
     let max = splat(tab.score_max as i32);
+    let top = RATIO_MAX_SHIFT as i32;
     // The common case on every lane that matters — u inside the clamp, y shifted down by at
     // most 31 — needs none of the rules below but the last.
     let inside = _mm512_cmplt_epu32_mask(_mm512_add_epi32(u, splat(lim - 1)), splat(2 * lim - 1));
@@ -277,20 +278,20 @@ unsafe fn ratio(tr: &LaneTrellis, root: bool, u: V, care: K) -> (V, K) {
         _mm512_max_epi32(_mm512_min_epi32(u, splat(lim)), splat(-lim)),
     );
     // A shift of 32 or more leaves 0 of a y below 2^31, as the scalar unit's 64-bit one does.
-    let shc = _mm512_max_epi32(_mm512_min_epi32(sh, splat(61)), _mm512_setzero_si512());
+    let shc = _mm512_max_epi32(_mm512_min_epi32(sh, splat(top - 1)), _mm512_setzero_si512());
     let half = _mm512_srli_epi32(_mm512_sllv_epi32(splat(1), shc), 1);
     let down = _mm512_srlv_epi32(_mm512_add_epi32(y, half), shc);
     let nsh = _mm512_max_epi32(
         _mm512_min_epi32(
             _mm512_sub_epi32(_mm512_setzero_si512(), sh),
-            splat(61 - EXP_TABLE_FRAC as i32),
+            splat(top - 1 - EXP_TABLE_FRAC as i32),
         ),
         _mm512_setzero_si512(),
     );
     let up = _mm512_sllv_epi32(y, nsh);
-    let to_zero = _mm512_cmple_epi32_mask(u, splat(-lim)) | _mm512_cmpge_epi32_mask(sh, splat(62));
+    let to_zero = _mm512_cmple_epi32_mask(u, splat(-lim)) | _mm512_cmpge_epi32_mask(sh, splat(top));
     let to_max = _mm512_cmpge_epi32_mask(u, splat(lim))
-        | _mm512_cmple_epi32_mask(sh, splat(EXP_TABLE_FRAC as i32 - 62));
+        | _mm512_cmple_epi32_mask(sh, splat(EXP_TABLE_FRAC as i32 - top));
     let shift_down = _mm512_cmpge_epi32_mask(sh, _mm512_setzero_si512());
     // Compared before shifting, as the scalar unit does: `up` may have left 32 bits.
     let over_up = _mm512_cmpgt_epi32_mask(y, _mm512_srlv_epi32(max, nsh));
@@ -626,10 +627,7 @@ unsafe fn subset_t(tr: &mut LaneTrellis, s: Mask) {
         unsafe { _mm512_storeu_si512(exact.as_mut_ptr().add(HALF * k).cast(), sum) };
     }
     for lane in (0..LANES).filter(|&l| parts >> l & 1 == 1) {
-        exact[lane] = mask::leaves(s)
-            .flat_map(|a| mask::leaves(s & ((1 << a) - 1)).map(move |b| 1 << a | 1 << b))
-            .map(|p: Mask| tr.cells[p as usize].t[lane])
-            .sum();
+        exact[lane] = pair_sum(s, |j, i| tr.cells[1 << j | 1 << i].t[lane]);
     }
     let (lo, hi) = load64(&exact);
     let over = join(
@@ -933,7 +931,7 @@ mod tests {
     fn ratio_lanes_equal_the_scalar_unit() {
         each_design(|tab, tr| {
             let g = tab.design.internal.log_frac;
-            let lim = 64i64 << g;
+            let lim = RATIO_CLAMP_NATS << g;
             // Where k, and with it the shift, changes: every multiple of ln 2.
             let steps: Vec<i64> = (-100..=100)
                 .map(|k| (k as f64 * core::f64::consts::LN_2 * (1u64 << g) as f64) as i64)
